@@ -1,0 +1,249 @@
+"""The ``yutang`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from yutang.access import service as access_service
+from yutang.access.roles import Principal
+from yutang.config import Settings, get_settings
+from yutang.kit.db import is_sqlite, make_session_factory, unit_of_work
+from yutang.kit.errors import DomainError
+from yutang.migrate import ensure_schema, upgrade
+from yutang.org import service as org_service
+from yutang.org.models import Store
+from yutang.org.schemas import StoreCreate
+from yutang.pool import service as pool_service
+from yutang.runtime import configure_data_protection, engine_for
+
+app = typer.Typer(help="yutang (鱼塘): your own private-domain traffic pool.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Console users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for integrators.", no_args_is_help=True)
+store_app = typer.Typer(help="Stores.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(store_app, name="store")
+
+CLI_ACTOR = Principal.system("cli")
+
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: YUTANG_DATABASE_URL).")
+]
+
+
+def _settings(db: str | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"database_url": db}) if db else settings
+
+
+def _fail(error: DomainError) -> NoReturn:
+    errors.print(f"[red]error[/red] {error.code}: {error.message}")
+    raise typer.Exit(code=2)
+
+
+def _store_or_none(session: Session, code: str | None) -> Store | None:
+    return org_service.get_store_by_code(session, code=code) if code else None
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply all migrations."""
+    settings = _settings(db)
+    upgrade(settings.database_url)
+    console.print("[green]database is at the latest revision[/green]")
+
+
+@contextmanager
+def _database(db: str | None) -> Iterator[tuple[Settings, Engine]]:
+    """Keys configured, schema migrated, an engine; domain errors become exit code 2."""
+    settings = _settings(db)
+    configure_data_protection(settings)
+    ensure_schema(settings.database_url)
+    engine = engine_for(settings)
+    try:
+        yield settings, engine
+    except DomainError as error:
+        _fail(error)
+    finally:
+        engine.dispose()
+
+
+@store_app.command("create")
+def store_create(
+    code: Annotated[str, typer.Option("--code")],
+    name: Annotated[str, typer.Option("--name")],
+    city: Annotated[str, typer.Option("--city")],
+    db: DbOption = None,
+) -> None:
+    """Create a store."""
+    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
+        store = access_service.create_store(
+            session, actor=CLI_ACTOR, data=StoreCreate(code=code, name=name, city=city)
+        )
+        console.print(f"store {store.code} created (id {store.id})")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option("--username")],
+    role: Annotated[str, typer.Option("--role", help="owner, hq_operator, store_manager, "
+                                      "staff, analyst or auditor")],
+    store: Annotated[str | None, typer.Option("--store", help="Store code (store roles).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a console user (asks for the password, or reads it from stdin)."""
+    with _database(db) as (_, engine):
+        parsed_role = access_service.parse_role(role)
+        password = _read_password(password_stdin)
+        with unit_of_work(make_session_factory(engine)) as session:
+            user = access_service.create_user(
+                session, actor=CLI_ACTOR, username=username, password=password,
+                role=parsed_role, store=_store_or_none(session, store),
+            )
+            console.print(f"user {user.username} created ({user.role})")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option("--name")],
+    role: Annotated[str, typer.Option("--role")],
+    store: Annotated[str | None, typer.Option("--store")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an API key; it is printed once and only a hash is kept."""
+    with _database(db) as (_, engine):
+        parsed_role = access_service.parse_role(role)
+        with unit_of_work(make_session_factory(engine)) as session:
+            issued = access_service.create_api_key(
+                session, actor=CLI_ACTOR, name=name, role=parsed_role,
+                store=_store_or_none(session, store),
+            )
+        errors.print("The key is shown once; store it now:")
+        print(issued.key)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    db: DbOption = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Server processes (use the cores).")] = 1,
+) -> None:
+    """Serve the console and the API (migrates an empty or older database first)."""
+    settings = _settings(db)
+    ensure_schema(settings.database_url)
+    _serve(settings, host, port, workers)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from yutang.main import create_app
+
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Worker processes build their own app from the environment: hand them the settings.
+    os.environ["YUTANG_DATABASE_URL"] = settings.database_url
+    if settings.data_key:
+        os.environ["YUTANG_DATA_KEY"] = settings.data_key
+    uvicorn.run("yutang.main:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option("--customers", min=1)] = 20_000,
+    stores: Annotated[int, typer.Option("--stores", min=1, max=999)] = 12,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    db: DbOption = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve")] = False,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Generate the demo merchant (deterministic, with planted truth) and serve the console."""
+    with _database(db) as (settings, engine):
+        login = _generate_demo(engine, customers=customers, stores=stores, seed=seed)
+    where = settings.database_url
+    if is_sqlite(where):
+        where = str(Path(where.split("///", 1)[-1]).resolve())
+    console.print(f"database: {where}")
+    if login:
+        console.print(f"login: [bold]{login[0]}[/bold] / [bold]{login[1]}[/bold]")
+    if no_serve:
+        return
+    console.print(f"console: http://{host}:{port}/console/")
+    _serve(settings, host, port)
+
+
+def _generate_demo(
+    engine: Engine, *, customers: int, stores: int, seed: int
+) -> tuple[str, str] | None:
+    from yutang.demo.generator import DemoOptions, generate_demo, stored_demo_login
+
+    with unit_of_work(make_session_factory(engine)) as session:
+        existing = pool_service.count_all_customers(session)
+    if existing:
+        console.print(
+            f"[yellow]the database already holds {existing:,} customers; using it as is "
+            "(pass --db with a new database, or remove the file, to generate anew)[/yellow]"
+        )
+        return stored_demo_login(engine)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = generate_demo(
+            engine, DemoOptions(customers=customers, stores=stores, seed=seed), progress=report
+        )
+    console.print(
+        f"[green]demo merchant ready[/green] in {time.perf_counter() - started:.1f} s: "
+        f"{result.customers:,} customers, {result.orders:,} orders, "
+        f"{result.identities:,} identities, {result.stores} stores"
+    )
+    return result.login_username, result.login_password
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,37 @@
+"""Settings: the only reader of the environment (prefix ``YUTANG_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything yutang reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="YUTANG_", extra="ignore")
+
+    database_url: str = "sqlite:///./yutang.db"
+    data_key: str | None = None
+    """Base64 (urlsafe) 32-byte key for personal data; if unset, ``data_key_file`` is used."""
+    data_key_file: Path = Path("./yutang.key")
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    session_idle_minutes: int = 120
+    session_absolute_hours: int = 12
+    login_max_failures: int = 10
+    login_lockout_minutes: int = 15
+    secure_cookies: bool = False
+    oneid_weak_kinds: list[str] = ["device_id"]
+    """Identity kinds recorded on customers but never used to merge them."""
+    oneid_max_customers_per_value: int = 3
+    """A value linked to more distinct values of one kind than this stops linking."""
+    vendor_dir: Path | None = None
+    """Where the npm assets (node_modules) live; found next to the source tree if unset."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The demo merchant: a deterministic Chinese retail chain with planted truth."""

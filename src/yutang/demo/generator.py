@@ -1,0 +1,169 @@
+"""The demo merchant generator: 鲜果集, a fruit chain, with planted truth.
+
+``generate_demo`` plans everything with numpy from one seed (the same seed gives the same
+plaintext data, byte for byte), then bulk-loads it into an empty, migrated database in one
+transaction: regions, stores, users of every role, channels with monthly spend, products,
+customers with encrypted personal data and blind indexes, their identities across channels,
+marketing consents, and orders with items following a planted BG/NBD and Gamma-Gamma
+behaviour (time unit: weeks; amounts: fen). The planted parameters are kept in
+``planted_truth`` so that tests can check that yutang's analytics recover them.
+
+Every demo user's password is ``yutang-demo`` (``DEMO_PASSWORD``); the owner logs in as
+``admin``. The login is kept in planted truth ``demo_login``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from yutang.access import service as access_service
+from yutang.access.roles import Principal
+from yutang.demo.loading import load_plan, require_empty, seal_personal_data
+from yutang.demo.models import PlantedTruth
+from yutang.demo.plan import (
+    OWNER_USERNAME,
+    DemoOptions,
+    DemoPlan,
+    Progress,
+    ignore_progress,
+    plan_people,
+    plan_purchases,
+)
+from yutang.demo.sealing import Sealer, default_workers
+from yutang.kit.clock import add_months, local_day_start_utc, month_start
+
+DEMO_PASSWORD = "yutang-demo"  # noqa: S105 (the documented password of a demo)
+DEMO_ACTOR = Principal.system("demo")
+LOGIN_TRUTH = "demo_login"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    customers: int
+    orders: int
+    order_items: int
+    identities: int
+    consents: int
+    stores: int
+    users: int
+    channels: int
+    login_username: str
+    login_password: str
+    seconds: float
+
+
+def generate_demo(
+    engine: Engine, options: DemoOptions | None = None, progress: Progress | None = None
+) -> DemoResult:
+    """Generate the demo merchant into an empty database (else DemoDatabaseNotEmpty)."""
+    options = options or DemoOptions()
+    report = progress or ignore_progress
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        require_empty(connection)
+    password_hash = access_service.hash_password(DEMO_PASSWORD)
+    workers = options.crypto_workers
+    with Sealer(default_workers(options.customers) if workers is None else workers) as sealer:
+        people = plan_people(options, report)
+        # Workers encrypt the personal data while the orders are planned and written.
+        sealed = seal_personal_data(sealer, people)
+        plan = plan_purchases(options, people, report)
+        counts = load_plan(
+            engine, plan, sealed, password_hash=password_hash, progress=report,
+            finish=lambda session: _record_truth(session, plan, options),
+        )
+    return DemoResult(
+        customers=counts.customers,
+        orders=counts.orders,
+        order_items=counts.order_items,
+        identities=counts.identities,
+        consents=counts.consents,
+        stores=len(plan.people.stores),
+        users=counts.users,
+        channels=len(plan.people.channels),
+        login_username=OWNER_USERNAME,
+        login_password=DEMO_PASSWORD,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def stored_demo_login(engine: Engine) -> tuple[str, str] | None:
+    """The owner login of a demo database, or ``None`` if it holds no demo."""
+    with engine.connect() as connection:
+        value = connection.scalar(
+            select(PlantedTruth.value).where(PlantedTruth.name == LOGIN_TRUTH)
+        )
+    if not isinstance(value, dict):
+        return None
+    return str(value["username"]), str(value["password"])
+
+
+def planted_truth(plan: DemoPlan, options: DemoOptions) -> dict[str, dict[str, Any]]:
+    """The planted truth rows by name."""
+    channels = plan.people.channels
+    first_month = add_months(month_start(options.today), -options.months)
+    return {
+        LOGIN_TRUTH: {"username": OWNER_USERNAME, "password": DEMO_PASSWORD},
+        "bgnbd": options.purchases.as_truth(),
+        "gamma_gamma": options.order_values.as_truth(),
+        "observation_end": {
+            "at": local_day_start_utc(options.today).isoformat(),
+            "local_date": options.today.isoformat(),
+            "first_acquisition_at": local_day_start_utc(first_month).isoformat(),
+            "transactions": "orders with paid_at (paid, completed, refunded); the first "
+            "is the purchase at acquisition",
+        },
+        "channel_mix": {channel.code: channel.acquisition_share for channel in channels},
+        "channel_cac": {
+            channel.code: channel.template.cost_per_customer_fen for channel in channels
+        },
+        "channel_monthly_spend": plan.spend.by_channel_and_month(channels),
+        "demo_options": {
+            "customers": options.customers,
+            "stores": options.stores,
+            "seed": options.seed,
+            "months": options.months,
+            "today": options.today.isoformat(),
+        },
+    }
+
+
+def _record_truth(session: Session, plan: DemoPlan, options: DemoOptions) -> None:
+    """The planted truth rows and the audit row, in the load's transaction."""
+    session.add_all(
+        PlantedTruth(name=name, value=value)
+        for name, value in planted_truth(plan, options).items()
+    )
+    people = plan.people
+    access_service.record_audit(
+        session,
+        actor=DEMO_ACTOR,
+        action="demo.generate",
+        entity_type="demo",
+        details={
+            "seed": options.seed,
+            "stores": len(people.stores),
+            "users": len(people.users),
+            "channels": len(people.channels),
+            "customers": people.customers.count,
+            "identities": people.identities.count,
+            "consents": people.consents.count,
+            "orders": plan.orders.count,
+            "order_items": plan.items.count,
+        },
+    )
+
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "DemoOptions",
+    "DemoResult",
+    "generate_demo",
+    "planted_truth",
+    "stored_demo_login",
+]

@@ -1,0 +1,437 @@
+"""Writes a demo plan into an empty database in one transaction, table after table.
+
+Primary keys are assigned here (the tables are empty, so row ``i`` of a plan gets id ``i + 1``);
+personal data is sealed in chunks by a ``Sealer`` while earlier chunks are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.orm import Session
+
+from yutang.access.models import User
+from yutang.demo.bulk import BulkLoader, bulk_loading
+from yutang.demo.catalog import PRODUCTS, STORE_GROUP_CAPACITY
+from yutang.demo.customers import CONSENT_SOURCE, CustomerPlan, IdentityGroup
+from yutang.demo.draws import IntegerArray
+from yutang.demo.errors import DemoDatabaseNotEmpty
+from yutang.demo.models import PlantedTruth
+from yutang.demo.names import REGION_NAMES
+from yutang.demo.orders import SOURCES, STATUSES
+from yutang.demo.plan import DemoPlan, PeoplePlan, Progress
+from yutang.demo.sealing import Pending, SealedColumns, Sealer, SealJob
+from yutang.kit.db import Base, Encrypted
+from yutang.org.models import Region, Store
+from yutang.pool.models import (
+    Channel,
+    ChannelSpend,
+    Consent,
+    Customer,
+    Identity,
+    IdentityKind,
+    Order,
+    OrderItem,
+    Product,
+)
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+REGION, STORE, USER = _table(Region), _table(Store), _table(User)
+CHANNEL, SPEND, PRODUCT = _table(Channel), _table(ChannelSpend), _table(Product)
+CUSTOMER, IDENTITY, CONSENT = _table(Customer), _table(Identity), _table(Consent)
+ORDER, ORDER_ITEM = _table(Order), _table(OrderItem)
+BULK_TABLES = (
+    REGION, STORE, USER, CHANNEL, SPEND, PRODUCT, CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM,
+)
+"""Every table the demo loads, parents first."""
+INDEXED_TABLES = (CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM)
+"""The large tables whose secondary indexes are rebuilt after the load."""
+DEMO_TABLES = (*BULK_TABLES, _table(PlantedTruth))
+
+CUSTOMER_CHUNK = 20_000
+IDENTITY_CHUNK = 50_000
+ROW_CHUNK = 100_000
+DEMO_STAFF = "demo"
+
+STAGE_ORGANISATION = "stores & staff"
+STAGE_INDEXES = "indexes"
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    users: int
+    customers: int
+    identities: int
+    consents: int
+    orders: int
+    order_items: int
+
+
+def rows_in(connection: Connection, table: Table) -> bool:
+    return connection.scalar(select(1).select_from(table).limit(1)) is not None
+
+
+def require_empty(connection: Connection) -> None:
+    for table in DEMO_TABLES:
+        if rows_in(connection, table):
+            raise DemoDatabaseNotEmpty(
+                f"the database already holds rows in {table.name}; generate the demo into "
+                "an empty database",
+                table=table.name,
+            )
+
+
+@dataclass(frozen=True)
+class SealedPersonalData:
+    """Pending seal jobs: customers by chunk, identities by group and chunk."""
+
+    customers: list[Pending[SealedColumns]]
+    identities: dict[str, list[Pending[SealedColumns]]]
+
+
+def seal_personal_data(sealer: Sealer, people: PeoplePlan) -> SealedPersonalData:
+    """Submit the encryption and blind indexes of all personal data, in the order written."""
+    return SealedPersonalData(
+        customers=[sealer.submit(job) for job in _customer_jobs(people.customers)],
+        identities={
+            group.name: [sealer.submit(job) for job in _identity_jobs(group)]
+            for group in people.identities.groups
+        },
+    )
+
+
+def load_plan(
+    engine: Engine,
+    plan: DemoPlan,
+    sealed: SealedPersonalData,
+    *,
+    password_hash: str,
+    progress: Progress,
+    finish: Callable[[Session], None],
+) -> LoadCounts:
+    """Write ``plan``; ``finish`` adds the last rows (planted truth, audit) in the same session.
+
+    Where references are not checked row by row, what needs no encryption is written first,
+    so that the workers sealing the personal data have as long as possible.
+    """
+    people = plan.people
+    with engine.connect() as connection, bulk_loading(connection) as loader, connection.begin():
+        require_empty(connection)
+        loader.before_load(INDEXED_TABLES)
+        _write_organisation(loader, plan, password_hash, progress)
+        parts = (_write_purchases, _write_people)
+        for write in parts if loader.defers_references else reversed(parts):
+            write(loader, plan, sealed, progress)
+        _finish_indexes(loader, progress)
+        with Session(bind=connection) as session:
+            finish(session)
+            session.flush()
+    return LoadCounts(
+        users=len(people.users),
+        customers=people.customers.count,
+        identities=people.identities.count,
+        consents=people.consents.count,
+        orders=plan.orders.count,
+        order_items=plan.items.count,
+    )
+
+
+def _write_people(
+    loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
+) -> None:
+    people = plan.people
+    phone_indexes = _write_customers(loader, people.customers, sealed.customers, progress)
+    _write_identities(loader, people, sealed.identities, phone_indexes, progress)
+    _write_consents(loader, people, progress)
+
+
+def _write_purchases(
+    loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
+) -> None:
+    _write_orders(loader, plan, progress)
+    _write_items(loader, plan, progress)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _ids(start: int, stop: int) -> range:
+    """Primary keys of plan rows ``start:stop``."""
+    return range(start + 1, stop + 1)
+
+
+def _references(indexes: IntegerArray) -> list[int | None]:
+    """Foreign keys of plan indexes; a negative index is no reference."""
+    references = (indexes + 1).astype(object)
+    references[indexes < 0] = None
+    values: list[int | None] = references.tolist()
+    return values
+
+
+def _context(table: Table, column: str) -> str:
+    column_type = table.columns[column].type
+    if not isinstance(column_type, Encrypted):
+        raise TypeError(f"{table.name}.{column} is not encrypted")
+    return column_type.context
+
+
+def _chunks(count: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, count, size):
+        yield start, min(count, start + size)
+
+
+def _labels(names: Sequence[str], codes: IntegerArray) -> list[str]:
+    labels: list[str] = np.asarray(names)[codes].tolist()
+    return labels
+
+
+# --- organisation, channels and products -----------------------------------------------------
+
+
+def _write_organisation(
+    loader: BulkLoader, plan: DemoPlan, password_hash: str, progress: Progress
+) -> None:
+    people = plan.people
+    opened = loader.instants(np.asarray([people.window.start]))[0]
+    regions = list(dict.fromkeys(store.region_code for store in people.stores))
+    steps: list[tuple[Table, dict[str, Sequence[Any]]]] = [
+        (REGION, {
+            "id": _ids(0, len(regions)),
+            "code": regions,
+            "name": [REGION_NAMES[code] for code in regions],
+            "created_at": [opened] * len(regions),
+        }),
+        (STORE, {
+            "id": _ids(0, len(people.stores)),
+            "code": [store.code for store in people.stores],
+            "name": [store.name for store in people.stores],
+            "city": [store.city for store in people.stores],
+            "region_id": [regions.index(store.region_code) + 1 for store in people.stores],
+            "group_capacity": [STORE_GROUP_CAPACITY] * len(people.stores),
+            "created_at": [opened] * len(people.stores),
+        }),
+        (USER, {
+            "id": _ids(0, len(people.users)),
+            "username": [user.username for user in people.users],
+            "display_name": [user.display_name for user in people.users],
+            "password_hash": [password_hash] * len(people.users),
+            "role": [user.role.value for user in people.users],
+            "store_id": [None if user.store_index is None else user.store_index + 1
+                         for user in people.users],
+            "wecom_userid": [user.username for user in people.users],
+            "is_active": [True] * len(people.users),
+            "created_at": [opened] * len(people.users),
+        }),
+        (CHANNEL, {
+            "id": _ids(0, len(people.channels)),
+            "code": [channel.code for channel in people.channels],
+            "name": [channel.name for channel in people.channels],
+            "kind": [channel.template.kind.value for channel in people.channels],
+            "domain": [channel.template.domain.value for channel in people.channels],
+            "store_id": [None if channel.store_index is None else channel.store_index + 1
+                         for channel in people.channels],
+            "created_at": [opened] * len(people.channels),
+        }),
+        (SPEND, _spend_columns(plan)),
+        (PRODUCT, {
+            "id": _ids(0, len(PRODUCTS)),
+            "sku": [product.sku for product in PRODUCTS],
+            "name": [product.name for product in PRODUCTS],
+            "category": [product.category for product in PRODUCTS],
+            "price_fen": [product.price_fen for product in PRODUCTS],
+            "is_bait": [product.is_bait for product in PRODUCTS],
+            "is_private_only": [product.is_private_only for product in PRODUCTS],
+            "created_at": [opened] * len(PRODUCTS),
+        }),
+    ]
+    for done, (table, columns) in enumerate(steps, start=1):
+        loader.insert(table, columns)
+        progress(STAGE_ORGANISATION, done, len(steps))
+
+
+def _spend_columns(plan: DemoPlan) -> dict[str, Sequence[Any]]:
+    spend = plan.spend
+    channels, months = spend.amount_fen.shape
+    return {
+        "id": _ids(0, channels * months),
+        "channel_id": np.repeat(np.arange(1, channels + 1), months).tolist(),
+        "month": [month.isoformat() for month in spend.months] * channels,
+        "amount_fen": spend.amount_fen.ravel().tolist(),
+    }
+
+
+# --- customers and identities ------------------------------------------------------------------
+
+
+def _customer_jobs(customers: CustomerPlan) -> Iterator[SealJob]:
+    personal: dict[str, Sequence[str | None]] = {
+        "name": customers.names, "phone": customers.phones,
+        "address": customers.addresses, "birthday": customers.birthdays,
+    }
+    for start, stop in _chunks(customers.count, CUSTOMER_CHUNK):
+        yield SealJob(
+            encrypt={
+                column: (_context(CUSTOMER, column), values[start:stop])
+                for column, values in personal.items()
+            },
+            index={
+                "name_index": ("name", customers.names[start:stop]),
+                "phone_index": (IdentityKind.PHONE.value, customers.phones[start:stop]),
+            },
+        )
+
+
+def _write_customers(
+    loader: BulkLoader,
+    customers: CustomerPlan,
+    sealed: list[Pending[SealedColumns]],
+    progress: Progress,
+) -> list[str]:
+    """Write the customers; returns their phone blind indexes (the phone identities' too)."""
+    phone_indexes: list[str] = []
+    for (start, stop), pending in zip(_chunks(customers.count, CUSTOMER_CHUNK), sealed,
+                                      strict=True):
+        columns = pending.result()
+        acquired = loader.instants(customers.acquired_at[start:stop])
+        loader.insert(CUSTOMER, {
+            "id": _ids(start, stop),
+            "store_id": _references(customers.store[start:stop]),
+            "acquisition_channel_id": _references(customers.channel[start:stop]),
+            "acquired_at": acquired,
+            **columns.encrypted,
+            **columns.indexes,
+            "gender": customers.gender[start:stop],
+            "created_at": acquired,
+            "updated_at": acquired,
+        })
+        phone_indexes.extend(columns.indexes["phone_index"])
+        progress("customers", stop, customers.count)
+    return phone_indexes
+
+
+def _identity_jobs(group: IdentityGroup) -> Iterator[SealJob]:
+    for start, stop in _chunks(group.count, IDENTITY_CHUNK):
+        values = group.values[start:stop]
+        yield SealJob(
+            encrypt={"value": (_context(IDENTITY, "value"), values)},
+            index={} if group.kind is IdentityKind.PHONE
+            else {"value_index": (group.kind.value, values)},
+        )
+
+
+def _write_identities(
+    loader: BulkLoader,
+    people: PeoplePlan,
+    sealed: dict[str, list[Pending[SealedColumns]]],
+    phone_indexes: list[str],
+    progress: Progress,
+) -> None:
+    """Identities in the order of the unique index (kind, scope, blind index), so that both
+    indexes on it grow at their end: their ids follow that order, not the customers'."""
+    groups = sorted(people.identities.groups, key=lambda group: (group.kind.value, group.scope))
+    written = 0
+    for group in groups:
+        encrypted: list[bytes | None] = []
+        value_index: list[str] = []
+        for pending in sealed[group.name]:
+            columns = pending.result()
+            encrypted.extend(columns.encrypted["value"])
+            value_index.extend(columns.indexes.get("value_index", ()))
+        if group.kind is IdentityKind.PHONE:
+            # The phone's blind index is the customer's, computed with the customer.
+            value_index = [phone_indexes[position] for position in group.customer.tolist()]
+        in_index_order = np.argsort(np.asarray(value_index), kind="stable")
+        for start, stop in _chunks(group.count, ROW_CHUNK):
+            rows = in_index_order[start:stop]
+            positions = rows.tolist()
+            count = stop - start
+            loader.insert(IDENTITY, {
+                "id": _ids(written, written + count),
+                "customer_id": (group.customer[rows] + 1).tolist(),
+                "kind": [group.kind.value] * count,
+                "scope": [group.scope] * count,
+                "value_index": [value_index[position] for position in positions],
+                "value": [encrypted[position] for position in positions],
+                "source": [group.sources[position] for position in positions],
+                "created_at": loader.instants(group.created_at[rows]),
+            })
+            written += count
+            progress("identities", written, people.identities.count)
+
+
+# --- consents, orders and items ----------------------------------------------------------------
+
+
+def _write_consents(loader: BulkLoader, people: PeoplePlan, progress: Progress) -> None:
+    consents = people.consents
+    for start, stop in _chunks(consents.count, ROW_CHUNK):
+        loader.insert(CONSENT, {
+            "id": _ids(start, stop),
+            "customer_id": (consents.customer[start:stop] + 1).tolist(),
+            "channel": consents.channel[start:stop],
+            "granted": consents.granted[start:stop].tolist(),
+            "source": [CONSENT_SOURCE] * (stop - start),
+            "recorded_at": loader.instants(consents.recorded_at[start:stop]),
+            "recorded_by": [DEMO_STAFF] * (stop - start),
+        })
+        progress("consents", stop, consents.count)
+
+
+def _write_orders(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
+    orders = plan.orders
+    paid = orders.paid_fen
+    for start, stop in _chunks(orders.count, ROW_CHUNK):
+        window = slice(start, stop)
+        loader.insert(ORDER, {
+            "id": _ids(start, stop),
+            "source": _labels(SOURCES, orders.source[window]),
+            "external_order_id": orders.external_ids(1, start, stop),
+            "customer_id": (orders.customer[window] + 1).tolist(),
+            "store_id": _references(orders.store[window]),
+            "channel_id": (orders.channel[window] + 1).tolist(),
+            "status": _labels(STATUSES, orders.status[window]),
+            "total_fen": orders.total_fen[window].tolist(),
+            "discount_fen": orders.discount_fen[window].tolist(),
+            "paid_fen": paid[window].tolist(),
+            "ordered_at": loader.instants(orders.ordered_at[window]),
+            "paid_at": loader.instants(orders.paid_at[window]),
+            "completed_at": loader.instants(orders.completed_at[window]),
+            "refunded_at": loader.instants(orders.refunded_at[window]),
+            "closed_at": loader.instants(orders.closed_at[window]),
+        })
+        progress("orders", stop, orders.count)
+
+
+def _write_items(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
+    items = plan.items
+    skus = [product.sku for product in PRODUCTS]
+    for start, stop in _chunks(items.count, ROW_CHUNK):
+        window = slice(start, stop)
+        loader.insert(ORDER_ITEM, {
+            "id": _ids(start, stop),
+            "order_id": (items.order[window] + 1).tolist(),
+            "product_id": (items.product[window] + 1).tolist(),
+            "sku": _labels(skus, items.product[window]),
+            "quantity": items.quantity[window].tolist(),
+            "unit_price_fen": items.unit_price_fen[window].tolist(),
+            "amount_fen": items.amount_fen[window].tolist(),
+        })
+        progress("order items", stop, items.count)
+
+
+def _finish_indexes(loader: BulkLoader, progress: Progress) -> None:
+    total = loader.deferred_index_count
+    progress(STAGE_INDEXES, 0, total)
+    for done, _ in enumerate(loader.after_load(BULK_TABLES), start=1):
+        progress(STAGE_INDEXES, min(done, total), total)

@@ -1,0 +1,1 @@
+"""Domain-free building blocks: database, errors, money, clock, crypto, pagination."""

@@ -1,0 +1,172 @@
+"""Database: ORM base, column types, engines and the unit of work.
+
+One request or job is one transaction: services ``flush``; ``unit_of_work`` (and the web
+session dependency built on it) commits on success and rolls back on error.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, LargeBinary, MetaData, event
+from sqlalchemy import create_engine as _sqlalchemy_create_engine
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from yutang.kit.clock import ensure_utc
+from yutang.kit.crypto import get_protector
+
+T = TypeVar("T")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigIntegerId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, int: BigIntegerId}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = ensure_utc(value)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+class Encrypted(TypeDecorator[str]):
+    """A text value encrypted with AES-GCM at rest; ``context`` names the column (the AAD)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else get_protector().encrypt(value, self.context)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
+        return None if value is None else get_protector().decrypt(bytes(value), self.context)
+
+
+def normalize_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, begin transactions (savepoints then work).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+WRITER_OPTION = "yutang_writer"
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # A writer takes SQLite's write lock at BEGIN, so two writers queue instead of one
+    # failing to upgrade its read lock half-way (SQLITE_BUSY) when both then write.
+    writer = connection.get_execution_options().get(WRITER_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The same engine, for transactions that will write contended rows (ingestion)."""
+    return engine.execution_options(**{WRITER_OPTION: True})
+
+
+def create_engine(url: str, **options: Any) -> Engine:
+    url = normalize_database_url(url)
+    if is_sqlite(url):
+        engine = _sqlalchemy_create_engine(url, **options)
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    return _sqlalchemy_create_engine(url, pool_pre_ping=True, **options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit if the block succeeds, roll back if it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+"""PostgreSQL: serialization failure, deadlock detected: the transaction may simply be re-run."""
+
+
+def is_transient(error: BaseException) -> bool:
+    """A conflict with a concurrent transaction that a retry resolves."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return isinstance(original, sqlite3.OperationalError) and "locked" in str(original)
+
+
+def run_in_transaction(
+    factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 5
+) -> T:
+    """Run ``work`` in one transaction, re-running it if a concurrent one forced a rollback."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(factory) as session:
+                return work(session)
+        except DBAPIError as error:
+            if attempt == attempts or not is_transient(error):
+                raise
+            time.sleep(0.01 * 2**attempt * random.random())  # noqa: S311 - jitter, not crypto
+    raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""The customer pool: customers, identities, channels, consent, products, orders, events, tags."""

@@ -1,0 +1,103 @@
+"""``POST /customers``: a customer as an integrator knows it — found, created or merged by its
+identifiers, with profile fields, store and marketing consent applied."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from yutang.access import service as access_service
+from yutang.access.roles import Permission, Principal
+from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
+from yutang.org import service as org_service
+from yutang.org.errors import StoreNotFound
+from yutang.pool import oneid, service
+from yutang.pool.errors import InvalidProfile
+from yutang.pool.ingest_schemas import CustomerIn
+from yutang.pool.ingestion import identifiers_from
+from yutang.pool.models import Customer, Gender, IdentityKind
+from yutang.pool.oneid import DEFAULT_POLICY, IdentifierInput, OneIdPolicy, Trigger
+
+PROFILE_KEYS = frozenset({"name", "phone", "gender", "birthday", "address", "nickname"})
+_BIRTHDAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Upserted:
+    customer: Customer
+    created: bool
+    merged_customer_ids: list[int]
+
+
+def upsert_customer(session: Session, *, actor: Principal, data: CustomerIn,
+                    policy: OneIdPolicy = DEFAULT_POLICY) -> Upserted:
+    access_service.require(actor, Permission.CUSTOMERS_WRITE)
+    profile = _clean_profile(data.profile)
+    identifiers = identifiers_from(data.identities)
+    if profile.get("phone") and "phone" not in data.identities:
+        identifiers.append(IdentifierInput(IdentityKind.PHONE.value, profile["phone"] or ""))
+    if not identifiers:
+        raise InvalidProfile("a customer needs at least one identifier", field="identities")
+    store_id = _store_id(session, actor, data.store)
+    resolution = oneid.resolve(
+        session, identifiers=identifiers, trigger=Trigger("customer", "api", actor),
+        policy=policy, create_without_strong=True, store_id=store_id,
+        seen_at=data.acquired_at,
+    )
+    customer = resolution.customer
+    assert customer is not None
+    if customer.store_id is None:
+        customer.store_id = store_id
+    _apply_profile(customer, profile)
+    session.flush()
+    access_service.record_audit(
+        session, actor=actor, action="customer.create" if resolution.created
+        else "customer.update", entity_type="customer", entity_id=customer.id,
+        store_id=customer.store_id,
+        details={"fields": sorted(profile), "merged": resolution.merged_customer_ids,
+                 "identities": sorted({identifier.kind for identifier in identifiers})},
+    )
+    for channel, granted in sorted(data.consent.items()):
+        service.record_consent(session, actor=actor, customer=customer, channel=channel,
+                               granted=granted, source="api")
+    return Upserted(customer=customer, created=resolution.created,
+                    merged_customer_ids=resolution.merged_customer_ids)
+
+
+def _clean_profile(profile: dict[str, str | None]) -> dict[str, str | None]:
+    unknown = sorted(set(profile) - PROFILE_KEYS)
+    if unknown:
+        raise InvalidProfile(f"unknown profile fields: {', '.join(unknown)}", fields=unknown)
+    cleaned = {key: (value.strip() if isinstance(value, str) else None)
+               for key, value in profile.items()}
+    gender = cleaned.get("gender")
+    if gender is not None and gender not in {item.value for item in Gender}:
+        raise InvalidProfile("gender is female, male or unknown", field="gender")
+    birthday = cleaned.get("birthday")
+    if birthday and not _BIRTHDAY.match(birthday):
+        raise InvalidProfile("birthday is YYYY-MM-DD or MM-DD", field="birthday")
+    return {key: value for key, value in cleaned.items() if value}
+
+
+def _store_id(session: Session, actor: Principal, code: str | None) -> int | None:
+    if code is None:
+        return actor.store_id
+    store = org_service.get_store_by_code(session, code=code)
+    if actor.is_store_scoped and store.id != actor.store_id:
+        raise StoreNotFound(f"no store with code {code!r}", code=code)
+    return store.id
+
+
+def _apply_profile(customer: Customer, profile: dict[str, str | None]) -> None:
+    protector = get_protector()
+    for key, value in profile.items():
+        if key == "name" and value:
+            customer.name = value
+            customer.name_index = protector.blind_index(normalize_name(value), "name")
+        elif key == "phone" and value:
+            customer.phone = normalize_phone(value)
+            customer.phone_index = protector.blind_index(normalize_phone(value), "phone")
+        else:
+            setattr(customer, key, value)

@@ -1,0 +1,339 @@
+"""Every query of the identity graph: values, links, the customers that hold them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from yutang.pool.models import (
+    Customer,
+    CustomerTag,
+    Event,
+    Identity,
+    IdentityLink,
+    IdentityValue,
+    Order,
+    Touch,
+)
+
+ValueKey = tuple[str, str, str]
+"""(kind, scope, value_index): a value's identity in the graph."""
+
+
+def _insert(session: Session, table: Table) -> sqlite.Insert | postgresql.Insert:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@dataclass
+class ValueNode:
+    """What resolution needs of an identity value (no plaintext: it is never needed here)."""
+
+    id: int
+    kind: str
+    scope: str
+    value_index: str
+    strength: str
+    status: str
+
+
+def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey, ValueNode]:
+    if not keys:
+        return {}
+    indexes = sorted({key[2] for key in keys})
+    table = IdentityValue.__table__
+    assert isinstance(table, Table)
+    rows = session.execute(
+        select(table.c.id, table.c.kind, table.c.scope, table.c.value_index, table.c.strength,
+               table.c.status).where(table.c.value_index.in_(indexes))
+    ).all()
+    nodes: dict[ValueKey, ValueNode] = {}
+    for row in rows:
+        key = (row[1], row[2], row[3])
+        if key in keys:
+            nodes[key] = ValueNode(int(row[0]), *key, row[4], row[5])
+    return nodes
+
+
+def set_value_status(session: Session, value_id: int, status: str, reason: str) -> None:
+    session.execute(
+        update(IdentityValue).where(IdentityValue.id == value_id)
+        .values(status=status, status_reason=reason[:200])
+    )
+
+
+def insert_values_if_missing(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Insert value rows, leaving any a concurrent writer inserted first (unique key)."""
+    if not rows:
+        return
+    table = IdentityValue.__table__
+    assert isinstance(table, Table)
+    statement = _insert(session, table).on_conflict_do_nothing(
+        index_elements=["kind", "scope", "value_index"]
+    )
+    session.execute(statement, list(rows))
+
+
+GRAPH_LOCK_KEY = 0x7974_6F6E_6569_64  # "ytoneid": one advisory lock for graph changes
+
+
+def lock_graph(session: Session) -> None:
+    """Serialise changes of the identity graph (PostgreSQL; SQLite writers are serial)."""
+    if is_postgresql(session):
+        session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK_KEY)))
+
+
+def live_customers(session: Session, customer_ids: Collection[int]) -> set[int]:
+    if not customer_ids:
+        return set()
+    rows = session.execute(
+        select(Customer.id).where(Customer.id.in_(sorted(customer_ids)),
+                                  Customer.merged_into_id.is_(None))
+    )
+    return {int(row[0]) for row in rows}
+
+
+def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> set[int]:
+    """The live (unmerged) customers among ``customer_ids``, share-locked on PostgreSQL so a
+    concurrent merge waits until what we attach to them is committed (and then moves it)."""
+    if not customer_ids:
+        return set()
+    statement = select(Customer.id, Customer.merged_into_id).where(
+        Customer.id.in_(sorted(customer_ids))
+    )
+    if is_postgresql(session):
+        statement = statement.order_by(Customer.id).with_for_update(read=True)
+    return {int(row[0]) for row in session.execute(statement) if row[1] is None}
+
+
+def insert_links(session: Session, pairs: Sequence[tuple[int, int]], at: datetime) -> None:
+    """Record that each pair of values came together in one record (``a < b``)."""
+    if not pairs:
+        return
+    table = IdentityLink.__table__
+    assert isinstance(table, Table)
+    statement = _insert(session, table).on_conflict_do_nothing(
+        index_elements=["value_a_id", "value_b_id"]
+    )
+    session.execute(statement, [
+        {"value_a_id": a, "value_b_id": b, "first_seen_at": at} for a, b in pairs
+    ])
+
+
+def fan_outs(session: Session, value_ids: Collection[int]) -> dict[int, int]:
+    """For each value, the most distinct values of any one (kind, scope) it is linked to."""
+    if not value_ids:
+        return {}
+    ids = sorted(value_ids)
+    as_a = (
+        select(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope, func.count())
+        .join(IdentityValue, IdentityValue.id == IdentityLink.value_b_id)
+        .where(IdentityLink.value_a_id.in_(ids))
+        .group_by(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope)
+    )
+    as_b = (
+        select(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope, func.count())
+        .join(IdentityValue, IdentityValue.id == IdentityLink.value_a_id)
+        .where(IdentityLink.value_b_id.in_(ids))
+        .group_by(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope)
+    )
+    counts: dict[tuple[int, str, str], int] = {}
+    for value_id, kind, scope, count in session.execute(as_a.union_all(as_b)):
+        key = (int(value_id), str(kind), str(scope))
+        counts[key] = counts.get(key, 0) + int(count)
+    widest: dict[int, int] = {}
+    for (value_id, _, _), count in counts.items():
+        widest[value_id] = max(widest.get(value_id, 0), count)
+    return widest
+
+
+def survivors(session: Session, customer_ids: Collection[int]) -> dict[int, int]:
+    """Each customer id → the live customer it is (itself, or the one it was merged into)."""
+    result: dict[int, int] = {}
+    pending = {customer: customer for customer in customer_ids}
+    while pending:
+        rows = session.execute(
+            select(Customer.id, Customer.merged_into_id).where(Customer.id.in_(sorted(
+                set(pending.values()))))
+        ).all()
+        merged_into = {int(row[0]): row[1] for row in rows}
+        next_round: dict[int, int] = {}
+        for original, current in pending.items():
+            target = merged_into.get(current)
+            if target is None:
+                result[original] = current
+            else:
+                next_round[original] = int(target)
+        pending = next_round
+    return result
+
+
+def existing_links(session: Session, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+    if not pairs:
+        return set()
+    left = {pair[0] for pair in pairs}
+    rows = session.execute(
+        select(IdentityLink.value_a_id, IdentityLink.value_b_id).where(
+            IdentityLink.value_a_id.in_(left)
+        )
+    ).all()
+    return {(int(a), int(b)) for a, b in rows} & set(pairs)
+
+
+def neighbour_classes(session: Session, value_id: int) -> list[tuple[str, str, int]]:
+    """(kind, scope, neighbour value id) of every value linked to ``value_id``."""
+    as_a = (
+        select(IdentityValue.kind, IdentityValue.scope, IdentityValue.id)
+        .join(IdentityLink, IdentityLink.value_b_id == IdentityValue.id)
+        .where(IdentityLink.value_a_id == value_id)
+    )
+    as_b = (
+        select(IdentityValue.kind, IdentityValue.scope, IdentityValue.id)
+        .join(IdentityLink, IdentityLink.value_a_id == IdentityValue.id)
+        .where(IdentityLink.value_b_id == value_id)
+    )
+    return [(row[0], row[1], int(row[2])) for row in session.execute(as_a.union_all(as_b))]
+
+
+def links_among(session: Session, value_ids: Collection[int]) -> list[tuple[int, int]]:
+    if not value_ids:
+        return []
+    ids = sorted(value_ids)
+    rows = session.execute(
+        select(IdentityLink.value_a_id, IdentityLink.value_b_id).where(
+            and_(IdentityLink.value_a_id.in_(ids), IdentityLink.value_b_id.in_(ids))
+        )
+    ).all()
+    return [(int(a), int(b)) for a, b in rows]
+
+
+def holders_of(session: Session, value_ids: Collection[int]) -> dict[int, set[int]]:
+    """value id → the (unmerged) customers whose identities carry it."""
+    if not value_ids:
+        return {}
+    rows = session.execute(
+        select(Identity.value_id, Identity.customer_id).where(
+            Identity.value_id.in_(sorted(value_ids))
+        )
+    ).all()
+    holders: dict[int, set[int]] = {}
+    for value_id, customer_id in rows:
+        if value_id is not None:
+            holders.setdefault(int(value_id), set()).add(int(customer_id))
+    return holders
+
+
+def identities_of_customer(session: Session, customer_id: int) -> Sequence[Identity]:
+    return session.scalars(
+        select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)
+    ).all()
+
+
+def values_by_id(session: Session, value_ids: Collection[int]) -> dict[int, IdentityValue]:
+    if not value_ids:
+        return {}
+    rows = session.scalars(
+        select(IdentityValue).where(IdentityValue.id.in_(sorted(value_ids)))
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}
+
+
+# --- re-pointing what belongs to a customer --------------------------------------------------
+
+
+def customer_reference_columns() -> list[tuple[Table, str]]:
+    """Every (table, column) with a foreign key to ``customer.id`` that follows a merge.
+
+    Read from the schema, so a later domain's table (coupons, group members…) follows merges
+    without being listed here. The identity graph's own bookkeeping is excluded.
+    """
+    from yutang.kit.db import Base
+
+    excluded = {("identity", "customer_id"), ("customer", "merged_into_id"),
+                ("merge_log", "survivor_id"), ("customer_tag", "customer_id")}
+    columns: list[tuple[Table, str]] = []
+    for table in Base.metadata.sorted_tables:
+        for foreign_key in table.foreign_keys:
+            if foreign_key.column.table.name != "customer":
+                continue
+            if (table.name, foreign_key.parent.name) in excluded:
+                continue
+            columns.append((table, foreign_key.parent.name))
+    return columns
+
+
+def repoint_all(session: Session, losers: Collection[int], survivor: int) -> None:
+    """Move everything that belongs to ``losers`` to ``survivor`` (merge)."""
+    loser_ids = sorted(losers)
+    for table, column in customer_reference_columns():
+        session.execute(
+            update(table).where(table.c[column].in_(loser_ids)).values({column: survivor})
+        )
+    tag_table = CustomerTag.__table__
+    assert isinstance(tag_table, Table)
+    survivor_tags = select(CustomerTag.tag_id).where(CustomerTag.customer_id == survivor)
+    session.execute(
+        delete(CustomerTag).where(
+            CustomerTag.customer_id.in_(loser_ids), CustomerTag.tag_id.in_(survivor_tags)
+        )
+    )
+    session.execute(
+        update(CustomerTag).where(CustomerTag.customer_id.in_(loser_ids))
+        .values(customer_id=survivor)
+    )
+    session.execute(
+        update(Customer).where(Customer.merged_into_id.in_(loser_ids))
+        .values(merged_into_id=survivor)
+    )
+
+
+def move_identities(session: Session, losers: Collection[int], survivor: int) -> None:
+    """Identities of ``losers`` to ``survivor``; a value both already carry is kept once."""
+    loser_ids = sorted(losers)
+    already = select(Identity.value_id).where(Identity.customer_id == survivor)
+    session.execute(
+        delete(Identity).where(Identity.customer_id.in_(loser_ids),
+                               Identity.value_id.in_(already))
+    )
+    session.execute(
+        update(Identity).where(Identity.customer_id.in_(loser_ids)).values(customer_id=survivor)
+    )
+
+
+def repoint_resolved(session: Session, *, source: int, target: int,
+                     value_ids: Collection[int]) -> None:
+    """Orders and events of ``source`` resolved by one of ``value_ids`` go to ``target``."""
+    ids = sorted(value_ids)
+    for model in (Order, Event, Touch):
+        session.execute(
+            update(model)
+            .where(model.customer_id == source, model.resolved_value_id.in_(ids))
+            .values(customer_id=target)
+        )
+
+
+def move_identity_values(session: Session, *, source: int, target: int,
+                         value_ids: Collection[int]) -> None:
+    session.execute(
+        update(Identity)
+        .where(Identity.customer_id == source, Identity.value_id.in_(sorted(value_ids)))
+        .values(customer_id=target)
+    )
+
+
+def merged_customers_of(session: Session, survivor: int) -> Sequence[Customer]:
+    return session.scalars(
+        select(Customer).where(Customer.merged_into_id == survivor).order_by(Customer.id)
+    ).all()
+
