@@ -14,7 +14,8 @@ from yutang.kit.errors import DomainError
 
 _TEMPLATE_KEY = re.compile(r"""\bt\(\s*'([a-z0-9_.]+)'""")
 _DYNAMIC_PREFIXES = ("role.", "gender.", "order.status.", "nav.soon.", "lang.",
-                     "channel.kind.", "channel.domain.", "identity.status.", "merge.action.")
+                     "channel.kind.", "channel.domain.", "identity.status.", "merge.action.",
+                     "imports.kind.")
 
 
 def _template_keys() -> set[str]:

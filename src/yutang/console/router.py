@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yutang.console.pages import audit, auth, channels, customers, landing, overview, stores
+from yutang.console.pages import (
+    audit,
+    auth,
+    channels,
+    customers,
+    imports,
+    landing,
+    overview,
+    stores,
+)
 
 console_router = APIRouter(prefix="/console", include_in_schema=False)
-for page in (auth, overview, customers, channels, stores, audit):
+for page in (auth, overview, customers, channels, imports, stores, audit):
     console_router.include_router(page.router)
 
 public_router = APIRouter(include_in_schema=False)

@@ -13,6 +13,7 @@ from yutang.access.roles import Permission, Principal
 from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
 from yutang.org import service as org_service
 from yutang.org.errors import StoreNotFound
+from yutang.pool import graph_repository as graph
 from yutang.pool import oneid, service
 from yutang.pool.errors import InvalidProfile
 from yutang.pool.ingest_schemas import CustomerIn
@@ -29,6 +30,8 @@ class Upserted:
     customer: Customer
     created: bool
     merged_customer_ids: list[int]
+    changed: bool
+    """Anything new: the customer, an identifier, a profile field, the store or a consent."""
 
 
 def upsert_customer(session: Session, *, actor: Principal, data: CustomerIn,
@@ -41,6 +44,8 @@ def upsert_customer(session: Session, *, actor: Principal, data: CustomerIn,
     if not identifiers:
         raise InvalidProfile("a customer needs at least one identifier", field="identities")
     store_id = _store_id(session, actor, data.store)
+    prepared = oneid.prepare(identifiers, policy)
+    new_identifier = len(graph.values_by_key(session, {v.key for v in prepared})) < len(prepared)
     resolution = oneid.resolve(
         session, identifiers=identifiers, trigger=Trigger("customer", "api", actor),
         policy=policy, create_without_strong=True, store_id=store_id,
@@ -48,22 +53,32 @@ def upsert_customer(session: Session, *, actor: Principal, data: CustomerIn,
     )
     customer = resolution.customer
     assert customer is not None
-    if customer.store_id is None:
+    phone = next((i.value for i in identifiers if i.kind == IdentityKind.PHONE.value), None)
+    if phone and not profile.get("phone") and customer.phone is None:
+        profile["phone"] = phone  # the phone a customer is known by is their profile phone
+    store_changed = customer.store_id is None and store_id is not None
+    if store_changed:
         customer.store_id = store_id
-    _apply_profile(customer, profile)
+    changed_fields = _apply_profile(customer, profile)
     session.flush()
-    access_service.record_audit(
-        session, actor=actor, action="customer.create" if resolution.created
-        else "customer.update", entity_type="customer", entity_id=customer.id,
-        store_id=customer.store_id,
-        details={"fields": sorted(profile), "merged": resolution.merged_customer_ids,
-                 "identities": sorted({identifier.kind for identifier in identifiers})},
-    )
+    changed = bool(resolution.created or resolution.merged_customer_ids or new_identifier
+                   or store_changed or changed_fields)
+    if changed:
+        access_service.record_audit(
+            session, actor=actor, action="customer.create" if resolution.created
+            else "customer.update", entity_type="customer", entity_id=customer.id,
+            store_id=customer.store_id,
+            details={"fields": changed_fields, "merged": resolution.merged_customer_ids,
+                     "identities": sorted({identifier.kind for identifier in identifiers})},
+        )
+    current = service.current_consent(session, customer=customer)
     for channel, granted in sorted(data.consent.items()):
-        service.record_consent(session, actor=actor, customer=customer, channel=channel,
-                               granted=granted, source="api")
+        if current.get(channel) is not granted:
+            service.record_consent(session, actor=actor, customer=customer, channel=channel,
+                                   granted=granted, source="api")
+            changed = True
     return Upserted(customer=customer, created=resolution.created,
-                    merged_customer_ids=resolution.merged_customer_ids)
+                    merged_customer_ids=resolution.merged_customer_ids, changed=changed)
 
 
 def _clean_profile(profile: dict[str, str | None]) -> dict[str, str | None]:
@@ -90,14 +105,18 @@ def _store_id(session: Session, actor: Principal, code: str | None) -> int | Non
     return store.id
 
 
-def _apply_profile(customer: Customer, profile: dict[str, str | None]) -> None:
+def _apply_profile(customer: Customer, profile: dict[str, str | None]) -> list[str]:
+    """Set the given fields; returns the names of those that changed."""
     protector = get_protector()
-    for key, value in profile.items():
+    changed: list[str] = []
+    for key, raw in sorted(profile.items()):
+        value = normalize_phone(raw) if key == "phone" and raw else raw
+        if getattr(customer, key) == value:
+            continue
+        changed.append(key)
+        setattr(customer, key, value)
         if key == "name" and value:
-            customer.name = value
             customer.name_index = protector.blind_index(normalize_name(value), "name")
         elif key == "phone" and value:
-            customer.phone = normalize_phone(value)
-            customer.phone_index = protector.blind_index(normalize_phone(value), "phone")
-        else:
-            setattr(customer, key, value)
+            customer.phone_index = protector.blind_index(value, "phone")
+    return changed
