@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_value')),
-    sa.UniqueConstraint('kind', 'scope', 'value_index', name=op.f('uq_identity_value_kind_scope_value_index'))
+    sa.UniqueConstraint('value_index', 'kind', 'scope', name=op.f('uq_identity_value_value_index_kind_scope'))
     )
     op.create_table('identity_alert',
     sa.Column('id', BIG_ID, nullable=False),

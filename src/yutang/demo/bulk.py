@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -56,8 +56,6 @@ SQLITE_LOAD_PRAGMAS = {
 
 
 class BulkLoader(ABC):
-    rebuilds_indexes: bool
-    """Whether secondary indexes are dropped before the load and rebuilt after it."""
     defers_references: bool
     """Whether rows may arrive before the rows they reference (foreign keys not checked)."""
 
@@ -87,24 +85,25 @@ class BulkLoader(ABC):
         columns = ", ".join(self.preparer.quote(name) for name in names)
         return self.preparer.format_table(table), columns
 
-    def before_load(self, tables: Iterable[Table]) -> None:
-        """Drop the secondary indexes that are cheaper to rebuild than to maintain."""
-        self._deferred = [index for table in tables for index in self._deferrable(table)]
-        for index in self._deferred:
+    def defer_indexes(self, tables: Iterable[Table], keep: Callable[[Index], bool]) -> None:
+        """Drop the secondary indexes of ``tables`` but those to ``keep`` maintaining during the
+        load; ``rebuild_indexes`` builds them again from the loaded rows."""
+        dropped = [index for table in tables for index in _indexes(table) if not keep(index)]
+        for index in dropped:
             self.connection.execute(DropIndex(index))
+        self._deferred.extend(dropped)
 
-    def _deferrable(self, table: Table) -> list[Index]:
-        return _indexes(table) if self.rebuilds_indexes else []
-
-    def after_load(self, tables: Iterable[Table]) -> Iterator[str]:
-        """Rebuild the dropped indexes, yielding each name when it is done."""
-        for index in self._deferred:
+    def rebuild_indexes(self, tables: Iterable[Table]) -> Iterator[str]:
+        """Build the dropped indexes of ``tables`` again, yielding each name when it is done."""
+        wanted = set(tables)
+        for index in [index for index in self._deferred if index.table in wanted]:
             self.connection.execute(CreateIndex(index))
+            self._deferred.remove(index)
             yield str(index.name)
 
-    @property
-    def deferred_index_count(self) -> int:
-        return len(self._deferred)
+    @abstractmethod
+    def after_load(self, tables: Iterable[Table]) -> None:
+        """Bring the database's own bookkeeping up to date (sequences, statistics)."""
 
 
 def _indexes(table: Table) -> list[Index]:
@@ -156,7 +155,6 @@ def instant_strings(seconds: IntegerArray, suffix: str) -> list[Any]:
 
 
 class SqliteLoader(BulkLoader):
-    rebuilds_indexes = True
     defers_references = True
     ROWS_PER_STATEMENT = 64
     """Rows per INSERT statement: fewer statement executions per row."""
@@ -175,6 +173,9 @@ class SqliteLoader(BulkLoader):
 
     def instants(self, seconds: IntegerArray) -> list[Any]:
         return instant_strings(seconds, self.INSTANT_SUFFIX)
+
+    def after_load(self, tables: Iterable[Table]) -> None:
+        """Nothing to do: new rowids continue after the largest one."""
 
     def _write(self, table: Table, names: list[str], rows: Iterator[tuple[Any, ...]]) -> None:
         quoted_table, quoted_columns = self._quoted(table, names)
@@ -204,7 +205,6 @@ class SqliteLoader(BulkLoader):
 
 
 class PostgresLoader(BulkLoader):
-    rebuilds_indexes = True
     defers_references = False
     INSTANT_SUFFIX = "+00"
 
@@ -220,8 +220,7 @@ class PostgresLoader(BulkLoader):
             for row in rows:
                 copy.write_row(row)
 
-    def after_load(self, tables: Iterable[Table]) -> Iterator[str]:
-        yield from super().after_load(tables)
+    def after_load(self, tables: Iterable[Table]) -> None:
         for table in tables:
             self._advance_id_sequence(table)
             self.connection.exec_driver_sql(f"ANALYZE {self.preparer.format_table(table)}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Index, Table, select
 from sqlalchemy.orm import Session
 
 from yutang.access.models import User
@@ -57,6 +57,10 @@ BULK_TABLES = (
 """Every table the demo loads, parents first."""
 INDEXED_TABLES = (CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM)
 """The large tables whose secondary indexes are rebuilt after the load."""
+FEW_DISTINCT_VALUES = frozenset({"store_id", "acquisition_channel_id", "merged_into_id",
+                                 "value_id"})
+"""Columns with a handful of values (or none): their indexes are cheaper to maintain row by
+row than to rebuild (sorting a million equal keys is slow)."""
 DEMO_TABLES = (*BULK_TABLES, _table(PlantedTruth))
 
 CUSTOMER_CHUNK = 20_000
@@ -66,6 +70,7 @@ DEMO_STAFF = "demo"
 
 STAGE_ORGANISATION = "stores & staff"
 STAGE_INDEXES = "indexes"
+STAGE_SAVING = "saving"
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,21 @@ def require_empty(connection: Connection) -> None:
 
 @dataclass(frozen=True)
 class SealedPersonalData:
-    """Pending seal jobs: customers by chunk, identities by group and chunk."""
+    """Pending seal jobs: customer names at once, customers by chunk, identities by group and
+    chunk."""
 
+    names: Pending[SealedColumns]
     customers: list[Pending[SealedColumns]]
     identities: dict[str, list[Pending[SealedColumns]]]
 
 
 def seal_personal_data(sealer: Sealer, people: PeoplePlan) -> SealedPersonalData:
-    """Submit the encryption and blind indexes of all personal data, in the order written."""
+    """Submit the encryption and blind indexes of all personal data, in the order written.
+
+    Names repeat a lot, so their blind indexes are computed in one job, once per name.
+    """
     return SealedPersonalData(
+        names=sealer.submit(SealJob(index={"name_index": ("name", people.customers.names)})),
         customers=[sealer.submit(job) for job in _customer_jobs(people.customers)],
         identities={
             group.name: [sealer.submit(job) for job in _identity_jobs(group)]
@@ -120,23 +131,19 @@ def load_plan(
     progress: Progress,
     finish: Callable[[Session], None],
 ) -> LoadCounts:
-    """Write ``plan``; ``finish`` adds the last rows (planted truth, audit) in the same session.
-
-    Where references are not checked row by row, what needs no encryption is written first,
-    so that the workers sealing the personal data have as long as possible.
-    """
+    """Write ``plan``; ``finish`` adds the last rows (planted truth, audit) in the same session."""
     people = plan.people
-    with engine.connect() as connection, bulk_loading(connection) as loader, connection.begin():
-        require_empty(connection)
-        loader.before_load(INDEXED_TABLES)
-        _write_organisation(loader, plan, password_hash, progress)
-        parts = (_write_purchases, _write_people)
-        for write in parts if loader.defers_references else reversed(parts):
-            write(loader, plan, sealed, progress)
-        _finish_indexes(loader, progress)
-        with Session(bind=connection) as session:
-            finish(session)
-            session.flush()
+    with engine.connect() as connection, bulk_loading(connection) as loader:
+        with connection.begin():
+            require_empty(connection)
+            _write_organisation(loader, plan, password_hash, progress)
+            _PlanWriter(loader, plan, sealed, progress).write()
+            loader.after_load(BULK_TABLES)
+            with Session(bind=connection) as session:
+                finish(session)
+                session.flush()
+            progress(STAGE_SAVING, 0, 1)
+        progress(STAGE_SAVING, 1, 1)
     return LoadCounts(
         users=len(people.users),
         customers=people.customers.count,
@@ -147,20 +154,71 @@ def load_plan(
     )
 
 
-def _write_people(
-    loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
-) -> None:
-    people = plan.people
-    phone_indexes = _write_customers(loader, people.customers, sealed.customers, progress)
-    _write_identities(loader, people, sealed.identities, phone_indexes, progress)
-    _write_consents(loader, people, progress)
+def _maintained(index: Index) -> bool:
+    return next(iter(index.columns)).name in FEW_DISTINCT_VALUES
 
 
-def _write_purchases(
-    loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
-) -> None:
-    _write_orders(loader, plan, progress)
-    _write_items(loader, plan, progress)
+class _PlanWriter:
+    """Writes the large tables, choosing the order by what the database checks."""
+
+    def __init__(
+        self, loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
+    ) -> None:
+        self.loader = loader
+        self.plan = plan
+        self.sealed = sealed
+        self.progress = progress
+        self.phone_indexes: list[str] = []
+        self.indexes_built = 0
+        self.indexes_total = 0
+
+    def write(self) -> None:
+        self.loader.defer_indexes(INDEXED_TABLES, keep=_maintained)
+        self.indexes_total = sum(
+            1 for table in INDEXED_TABLES for index in table.indexes if not _maintained(index)
+        )
+        if self.loader.defers_references:
+            # Rows may come before what they reference: first what needs no encryption, so
+            # that the workers sealing personal data have as long as possible; identities
+            # last, after the other tables' indexes are built.
+            self.orders()
+            self.items()
+            self.consents()
+            self.customers()
+            self.indexes(CUSTOMER, CONSENT, ORDER, ORDER_ITEM)
+            self.identities()
+            self.indexes(IDENTITY)
+        else:
+            self.customers()
+            self.identities()
+            self.consents()
+            self.orders()
+            self.items()
+            self.indexes(*INDEXED_TABLES)
+
+    def indexes(self, *tables: Table) -> None:
+        self.progress(STAGE_INDEXES, self.indexes_built, self.indexes_total)
+        for _ in self.loader.rebuild_indexes(tables):
+            self.indexes_built += 1
+            self.progress(STAGE_INDEXES, self.indexes_built, self.indexes_total)
+
+    def customers(self) -> None:
+        self.phone_indexes = _write_customers(
+            self.loader, self.plan.people.customers, self.sealed, self.progress
+        )
+
+    def identities(self) -> None:
+        _write_identities(self.loader, self.plan.people, self.sealed.identities,
+                          self.phone_indexes, self.progress)
+
+    def consents(self) -> None:
+        _write_consents(self.loader, self.plan.people, self.progress)
+
+    def orders(self) -> None:
+        _write_orders(self.loader, self.plan, self.progress)
+
+    def items(self) -> None:
+        _write_items(self.loader, self.plan, self.progress)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -285,23 +343,21 @@ def _customer_jobs(customers: CustomerPlan) -> Iterator[SealJob]:
                 column: (_context(CUSTOMER, column), values[start:stop])
                 for column, values in personal.items()
             },
-            index={
-                "name_index": ("name", customers.names[start:stop]),
-                "phone_index": (IdentityKind.PHONE.value, customers.phones[start:stop]),
-            },
+            index={"phone_index": (IdentityKind.PHONE.value, customers.phones[start:stop])},
         )
 
 
 def _write_customers(
     loader: BulkLoader,
     customers: CustomerPlan,
-    sealed: list[Pending[SealedColumns]],
+    sealed: SealedPersonalData,
     progress: Progress,
 ) -> list[str]:
     """Write the customers; returns their phone blind indexes (the phone identities' too)."""
     phone_indexes: list[str] = []
-    for (start, stop), pending in zip(_chunks(customers.count, CUSTOMER_CHUNK), sealed,
-                                      strict=True):
+    name_indexes = sealed.names.result().indexes["name_index"]
+    for (start, stop), pending in zip(_chunks(customers.count, CUSTOMER_CHUNK),
+                                      sealed.customers, strict=True):
         columns = pending.result()
         acquired = loader.instants(customers.acquired_at[start:stop])
         loader.insert(CUSTOMER, {
@@ -311,6 +367,7 @@ def _write_customers(
             "acquired_at": acquired,
             **columns.encrypted,
             **columns.indexes,
+            "name_index": name_indexes[start:stop],
             "gender": customers.gender[start:stop],
             "created_at": acquired,
             "updated_at": acquired,
@@ -428,10 +485,3 @@ def _write_items(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None
             "amount_fen": items.amount_fen[window].tolist(),
         })
         progress("order items", stop, items.count)
-
-
-def _finish_indexes(loader: BulkLoader, progress: Progress) -> None:
-    total = loader.deferred_index_count
-    progress(STAGE_INDEXES, 0, total)
-    for done, _ in enumerate(loader.after_load(BULK_TABLES), start=1):
-        progress(STAGE_INDEXES, min(done, total), total)

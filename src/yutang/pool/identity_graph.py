@@ -41,30 +41,59 @@ def small_components(nodes: Iterable[Node], links: Iterable[tuple[Node, Node]]) 
     return list(groups.values())
 
 
-def fan_out_by_class(
-    node: NDArray[np.int64], neighbour: NDArray[np.int64], neighbour_class: NDArray[np.int64]
-) -> NDArray[np.int64]:
-    """Vectorised ``widest_fan_out`` over numbered nodes: result[i] for node i (0 if unseen).
+def widely_shared(
+    node_count: int, left: NDArray[np.integer], right: NDArray[np.integer],
+    node_class: NDArray[np.integer], bound: int,
+) -> NDArray[np.bool_]:
+    """Nodes linked to more than ``bound`` distinct neighbours of any one class (a class is an
+    identity kind and scope). Links are distinct unordered pairs, so counting links per
+    (node, neighbour class) counts distinct neighbours. Vectorised, O(links)."""
+    shared = np.zeros(node_count, dtype=np.bool_)
+    degree = np.bincount(left, minlength=node_count) + np.bincount(right, minlength=node_count)
+    candidate = degree > bound
+    if not candidate.any():
+        return shared  # no node has more neighbours than the bound, in any class
+    # Only nodes with more links than the bound can fan out too widely within one class.
+    classes = int(node_class.max()) + 1 if node_class.size else 1
+    candidates = np.flatnonzero(candidate)
+    compact = np.cumsum(candidate, dtype=np.int64) - 1  # candidate node → 0..k-1
+    counts = np.zeros(candidates.size * classes, dtype=np.int64)
+    for ends, neighbours in ((left, right), (right, left)):
+        touching = candidate[ends]
+        keys = compact[ends[touching]] * classes + node_class[neighbours[touching]]
+        counts += np.bincount(keys, minlength=counts.size)
+    over = np.flatnonzero(counts > bound) // classes
+    shared[candidates[over]] = True
+    return shared
 
-    Each link must be given in both directions by the caller.
+
+def batch_labels(
+    node_count: int,
+    left: NDArray[np.integer],
+    right: NDArray[np.integer],
+    node_class: NDArray[np.integer],
+    linkable: NDArray[np.bool_],
+    bound: int,
+) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
+    """The batch form of OneID: which values are too widely shared (fan-out above ``bound``),
+    and the person (component label) of every value over the links that remain.
+
+    ``linkable`` marks strong, usable values; a shared or refused value keeps its own label.
+    Returns (labels, shared).
     """
-    size = int(node.max()) + 1 if node.size else 0
-    if not node.size:
-        return np.zeros(0, dtype=np.int64)
-    triples = np.unique(np.stack([node, neighbour_class, neighbour], axis=1), axis=0)
-    pairs, counts = np.unique(triples[:, :2], axis=0, return_counts=True)
-    result = np.zeros(size, dtype=np.int64)
-    np.maximum.at(result, pairs[:, 0], counts)
-    return result
+    shared = linkable & widely_shared(node_count, left, right, node_class, bound)
+    usable = linkable & ~shared
+    if usable.all():
+        return component_labels(node_count, left, right), shared
+    keep = usable[left] & usable[right]
+    return component_labels(node_count, left[keep], right[keep]), shared
 
 
 def component_labels(
-    node_count: int, left: NDArray[np.int64], right: NDArray[np.int64]
+    node_count: int, left: NDArray[np.integer], right: NDArray[np.integer]
 ) -> NDArray[np.int32]:
     """Connected-component label of each of ``node_count`` nodes over the links ``left–right``."""
     weights = np.ones(left.size, dtype=np.int8)
     graph = coo_matrix((weights, (left, right)), shape=(node_count, node_count)).tocsr()
     _, labels = connected_components(graph, directed=False)
     return np.asarray(labels, dtype=np.int32)
-
-

@@ -195,7 +195,7 @@ class IdentityValue(Base):
     """A node of the identity graph: one identifier value, whoever carries it."""
 
     __tablename__ = "identity_value"
-    __table_args__ = (UniqueConstraint("kind", "scope", "value_index"),)
+    __table_args__ = (UniqueConstraint("value_index", "kind", "scope"),)
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
