@@ -34,7 +34,7 @@ from yutang.pool.oneid import IdentifierInput, Trigger
 ACTOR = Principal.system("bench")
 
 
-def synthetic_links(count: int, seed: int = 7) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:  # noqa: E501
+def synthetic_links(count: int, seed: int = 7) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """People with 2–6 identifiers each, linked as a star around their first one."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(2, 7, size=count // 3)
