@@ -328,5 +328,36 @@ def customers_export(
     console.print(f"{count:,} customers written to {out}" + (" (revealed)" if reveal else ""))
 
 
+oneid_app = typer.Typer(help="OneID: the identity graph.", no_args_is_help=True)
+app.add_typer(oneid_app, name="oneid")
+
+
+@oneid_app.command("rebuild")
+def oneid_rebuild(
+    check: Annotated[bool, typer.Option("--check", help="Only report; exit 1 if it differs")]
+    = False,
+    db: DbOption = None,
+) -> None:
+    """Resolve the whole identity graph in batch and make the pool equal to the result."""
+    from yutang.main import oneid_policy
+    from yutang.pool.oneid_rebuild import apply_rebuild, plan_rebuild
+
+    with _database(db) as (settings, engine), unit_of_work(
+        make_session_factory(writer_engine(engine))
+    ) as session:
+        policy = oneid_policy(settings)
+        plan = (plan_rebuild(session, policy) if check
+                else apply_rebuild(session, actor=CLI_ACTOR, policy=policy))
+        persons = len(set(plan.persons.values()))
+        console.print(
+            f"{len(plan.persons):,} identifiers in {persons:,} persons; "
+            f"{len(plan.newly_shared):,} newly shared values, {len(plan.splits):,} customers "
+            f"to split, {len(plan.merges):,} groups to merge"
+            + ("" if check else " — applied")
+        )
+        if check and (plan.newly_shared or plan.splits or plan.merges):
+            raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()

@@ -22,7 +22,6 @@ import numpy as np
 
 from yutang.demo.draws import FloatArray, IntegerArray, positions_within_segments
 
-WEEK_SECONDS = 7 * 24 * 3600
 SMALLEST_DROPOUT_PROBABILITY = 1e-12
 
 
@@ -30,7 +29,7 @@ SMALLEST_DROPOUT_PROBABILITY = 1e-12
 class PurchaseProcess:
     """BG/NBD parameters; λ is in purchases per ``unit``."""
 
-    r: float = 0.3
+    r: float = 0.25
     alpha: float = 12.0
     a: float = 0.8
     b: float = 2.4

@@ -1,17 +1,18 @@
-"""Planned customers: when and where they were acquired, who they are, their identities, consents.
-
-Instants are int64 seconds since the Unix epoch (UTC); ``MISSING`` marks an absent one.
-"""
+"""Planned customers: when and where they were acquired, who they are, identities, consents."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from yutang.demo.catalog import PLATFORM_KINDS, ChannelPlan, StorePlan, channel_shares
 from yutang.demo.draws import (
+    DAY_SECONDS,
+    HOUR_SECONDS,
     BoolArray,
     IntegerArray,
     choose,
@@ -29,9 +30,6 @@ from yutang.demo.names import (
 )
 from yutang.pool.models import Gender, IdentityKind
 
-DAY_SECONDS = 24 * 3600
-HOUR_SECONDS = 3600
-MISSING = -1
 NO_STORE = -1
 
 # Acquisitions grow over the window: the last day sees this many times the first day's.
@@ -73,8 +71,10 @@ class CustomerPlan:
     """Index into the channel plans."""
     store: IntegerArray
     """Index into the store plans, or ``NO_STORE``."""
-    acquisition_key: list[str]
-    """The template key of each customer's acquisition channel (WECOM, TAOBAO, …)."""
+    channel_keys: tuple[str, ...]
+    """The template key (WECOM, TAOBAO, …) of each channel, by channel index."""
+    channel_kinds: tuple[str, ...]
+    """The kind (wecom, taobao, …) of each channel, by channel index."""
     gender: list[str]
     names: list[str]
     phones: list[str]
@@ -84,6 +84,12 @@ class CustomerPlan:
     @property
     def count(self) -> int:
         return len(self.acquired_at)
+
+    def by_acquisition(self, values: Mapping[str, Any], default: Any) -> NDArray[Any]:
+        """Per customer, the value for the template key of their acquisition channel."""
+        per_channel = np.asarray([values.get(key, default) for key in self.channel_keys])
+        by_customer: NDArray[Any] = per_channel[self.channel]
+        return by_customer
 
 
 def draw_acquisition_times(
@@ -116,13 +122,15 @@ def plan_customers(
     channel = choose(channel_rng, channel_shares(channels), count)
     store = _home_stores(channel_rng, channel, stores, channels)
     female = happens(people, FEMALE_SHARE, count)
-    gender = np.where(female, Gender.FEMALE.value, Gender.MALE.value)
+    genders = np.asarray([Gender.FEMALE.value, Gender.MALE.value, Gender.UNKNOWN.value])
+    gender = genders[np.where(female, 0, 1)]
     gender[happens(people, GENDER_NOT_COLLECTED_SHARE, count)] = Gender.UNKNOWN.value
     return CustomerPlan(
         acquired_at=acquired_at,
         channel=channel,
         store=store,
-        acquisition_key=[channels[index].template.key for index in channel.tolist()],
+        channel_keys=tuple(plan.template.key for plan in channels),
+        channel_kinds=tuple(plan.template.kind.value for plan in channels),
         gender=gender.tolist(),
         names=draw_names(people, female),
         phones=draw_mobile_numbers(phone_rng, count),
@@ -187,7 +195,7 @@ def _scatter(wanted: BoolArray, values: list[str]) -> list[str | None]:
 
 @dataclass(frozen=True)
 class IdentitySpec:
-    """Who holds an identity of one kind, and what its values look like."""
+    """Who holds an identity of one kind (and scope): a probability by acquisition channel."""
 
     kind: IdentityKind
     source: str
@@ -201,21 +209,21 @@ class IdentitySpec:
 
 IDENTITY_SPECS: tuple[IdentitySpec, ...] = (
     IdentitySpec(IdentityKind.WECHAT_UNIONID, "wechat",
-                 {"WECOM": 0.6, "GROUP": 0.5, "STORE": 0.2, "OA": 0.9, "MINIPROGRAM": 0.9,
-                  "REFERRAL": 0.9, "MOMENTS_ADS": 0.9, "DOUYIN_ADS": 0.2, "APP": 0.2}, 0.05),
-    IdentitySpec(IdentityKind.WECOM_EXTERNAL_USERID, "wecom", {"WECOM": 1.0}, 0.02,
+                 {"WECOM": 0.2, "GROUP": 0.15, "STORE": 0.05, "OA": 0.6, "MINIPROGRAM": 0.6,
+                  "REFERRAL": 0.5, "MOMENTS_ADS": 0.5, "DOUYIN_ADS": 0.05, "APP": 0.05}, 0.01),
+    IdentitySpec(IdentityKind.WECOM_EXTERNAL_USERID, "wecom", {"WECOM": 1.0}, 0.01,
                  scope=WECOM_CORP_ID),
     IdentitySpec(IdentityKind.WECHAT_OPENID, "mini_program",
-                 {"MINIPROGRAM": 1.0, "REFERRAL": 0.8, "MOMENTS_ADS": 0.8, "GROUP": 0.3}, 0.03,
+                 {"MINIPROGRAM": 1.0, "REFERRAL": 0.5, "MOMENTS_ADS": 0.5, "GROUP": 0.15}, 0.01,
                  scope=MINI_PROGRAM_APPID, scope_name="mini_program"),
-    IdentitySpec(IdentityKind.WECHAT_OPENID, "official_account", {"OA": 1.0}, 0.01,
+    IdentitySpec(IdentityKind.WECHAT_OPENID, "official_account", {"OA": 1.0}, 0.005,
                  scope=OFFICIAL_ACCOUNT_APPID, scope_name="official_account"),
-    IdentitySpec(IdentityKind.MEMBER_CARD, "pos", {"STORE": 0.3, "WECOM": 0.1}, 0.01),
-    IdentitySpec(IdentityKind.APP_USER_ID, "app", {"APP": 1.0}, 0.005),
-    IdentitySpec(IdentityKind.TAOBAO_ID, "taobao", {"TAOBAO": 1.0}, 0.005),
-    IdentitySpec(IdentityKind.JD_ID, "jd", {"JD": 1.0}, 0.003),
+    IdentitySpec(IdentityKind.MEMBER_CARD, "pos", {"STORE": 0.1, "WECOM": 0.03}, 0.0),
+    IdentitySpec(IdentityKind.APP_USER_ID, "app", {"APP": 1.0}, 0.003),
+    IdentitySpec(IdentityKind.TAOBAO_ID, "taobao", {"TAOBAO": 1.0}, 0.003),
+    IdentitySpec(IdentityKind.JD_ID, "jd", {"JD": 1.0}, 0.002),
     IdentitySpec(IdentityKind.DOUYIN_ID, "douyin", {"DOUYIN_SHOP": 1.0, "DOUYIN_ADS": 0.7},
-                 0.005),
+                 0.003),
 )
 
 
@@ -289,25 +297,20 @@ def plan_identities(
     up later (a customer found on Taobao later follows the Official Account, …).
     """
     count = customers.count
-    keys = np.asarray(customers.acquisition_key)
     phone = IdentityGroup(
         name=IdentityKind.PHONE.value,
         kind=IdentityKind.PHONE,
         scope="",
         customer=np.arange(count, dtype=np.int64),
         values=customers.phones,
-        sources=keys.tolist(),
+        sources=np.asarray(customers.channel_kinds)[customers.channel].tolist(),
         created_at=customers.acquired_at,
     )
     groups = [phone]
     holders: dict[str, BoolArray] = {phone.name: np.ones(count, dtype=bool)}
     for spec in IDENTITY_SPECS:
-        probability = np.full(count, spec.otherwise)
-        home = np.zeros(count, dtype=bool)
-        for key, key_probability in spec.by_acquisition.items():
-            matches = keys == key
-            probability[matches] = key_probability
-            home |= matches & (key_probability == 1.0)
+        probability = customers.by_acquisition(spec.by_acquisition, spec.otherwise)
+        home = probability == 1.0
         held = happens(rng, probability, count)
         holder = np.flatnonzero(held)
         later = customers.acquired_at[holder] + (
@@ -334,11 +337,11 @@ CONSENT_SOURCE = "demo"
 WITHDRAWAL_SHARE = 0.08
 # (consent channel, identity group that makes it possible, share of holders who agree)
 CONSENT_RULES: tuple[tuple[str, str, float], ...] = (
-    ("wecom", IdentityKind.WECOM_EXTERNAL_USERID.value, 0.8),
-    ("official_account", "official_account", 0.6),
-    ("mini_program", "mini_program", 0.4),
-    ("app", IdentityKind.APP_USER_ID.value, 0.6),
-    ("sms", IdentityKind.PHONE.value, 0.05),
+    ("wecom", IdentityKind.WECOM_EXTERNAL_USERID.value, 0.6),
+    ("official_account", "official_account", 0.5),
+    ("mini_program", "mini_program", 0.3),
+    ("app", IdentityKind.APP_USER_ID.value, 0.5),
+    ("sms", IdentityKind.PHONE.value, 0.03),
 )
 
 

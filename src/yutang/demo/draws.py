@@ -1,4 +1,7 @@
-"""Vectorised random draws shared by the demo planners (numpy ``Generator`` only)."""
+"""Vectorised random draws and array conventions shared by the demo planners.
+
+Instants are int64 seconds since the Unix epoch (UTC); ``MISSING`` marks an absent one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,13 @@ IntegerArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntegerDraw = Callable[[np.random.Generator, int], IntegerArray]
+
+MISSING = -1
+"""An absent instant (or reference) in an int64 array."""
+MINUTE_SECONDS = 60
+HOUR_SECONDS = 60 * MINUTE_SECONDS
+DAY_SECONDS = 24 * HOUR_SECONDS
+WEEK_SECONDS = 7 * DAY_SECONDS
 
 # An odd multiplier makes ``position * multiplier + salt`` a bijection modulo 2**32.
 _SCRAMBLE_MULTIPLIER = 0x9E3779B1

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
-from yutang.demo.loading import load_plan, require_empty, seal_personal_data
+from yutang.demo.loading import load_plan
 from yutang.demo.models import PlantedTruth
 from yutang.demo.plan import (
     OWNER_USERNAME,
@@ -35,6 +35,8 @@ from yutang.demo.plan import (
     plan_purchases,
 )
 from yutang.demo.sealing import Sealer, default_workers
+from yutang.demo.tables import require_empty
+from yutang.demo.writers import seal_personal_data
 from yutang.kit.clock import add_months, local_day_start_utc, month_start
 
 DEMO_PASSWORD = "yutang-demo"  # noqa: S105 (the documented password of a demo)

@@ -1,76 +1,44 @@
-"""Writes a demo plan into an empty database in one transaction, table after table.
+"""Loads a demo plan into an empty database in one transaction, table after table.
 
-Primary keys are assigned here (the tables are empty, so row ``i`` of a plan gets id ``i + 1``);
-personal data is sealed in chunks by a ``Sealer`` while earlier chunks are written.
+Personal data is sealed by worker processes while the tables that need no encryption are
+written; secondary indexes on randomly ordered keys are rebuilt once their table is loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-from sqlalchemy import Connection, Engine, Index, Table, select
+from sqlalchemy import Engine, Index, Table
 from sqlalchemy.orm import Session
 
-from yutang.access.models import User
+from yutang.demo import writers
 from yutang.demo.bulk import BulkLoader, bulk_loading
-from yutang.demo.catalog import PRODUCTS, STORE_GROUP_CAPACITY
-from yutang.demo.customers import CONSENT_SOURCE, CustomerPlan, IdentityGroup
-from yutang.demo.draws import IntegerArray
-from yutang.demo.errors import DemoDatabaseNotEmpty
-from yutang.demo.models import PlantedTruth
-from yutang.demo.names import REGION_NAMES
-from yutang.demo.orders import SOURCES, STATUSES
-from yutang.demo.plan import DemoPlan, PeoplePlan, Progress
-from yutang.demo.sealing import Pending, SealedColumns, Sealer, SealJob
-from yutang.kit.db import Base, Encrypted
-from yutang.org.models import Region, Store
-from yutang.pool.models import (
-    Channel,
-    ChannelSpend,
-    Consent,
-    Customer,
-    Identity,
-    IdentityKind,
-    Order,
-    OrderItem,
-    Product,
+from yutang.demo.plan import DemoPlan, Progress
+from yutang.demo.tables import (
+    BULK_TABLES,
+    CONSENT,
+    CUSTOMER,
+    IDENTITY,
+    INDEXED_TABLES,
+    ORDER,
+    ORDER_ITEM,
+    require_empty,
 )
+from yutang.demo.writers import SealedPersonalData
 
-
-def _table(model: type[Base]) -> Table:
-    table = model.__table__
-    if not isinstance(table, Table):
-        raise TypeError(f"{model.__name__} is not mapped to a table")
-    return table
-
-
-REGION, STORE, USER = _table(Region), _table(Store), _table(User)
-CHANNEL, SPEND, PRODUCT = _table(Channel), _table(ChannelSpend), _table(Product)
-CUSTOMER, IDENTITY, CONSENT = _table(Customer), _table(Identity), _table(Consent)
-ORDER, ORDER_ITEM = _table(Order), _table(OrderItem)
-BULK_TABLES = (
-    REGION, STORE, USER, CHANNEL, SPEND, PRODUCT, CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM,
-)
-"""Every table the demo loads, parents first."""
-INDEXED_TABLES = (CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM)
-"""The large tables whose secondary indexes are rebuilt after the load."""
-FEW_DISTINCT_VALUES = frozenset({"store_id", "acquisition_channel_id", "merged_into_id",
-                                 "value_id"})
-"""Columns with a handful of values (or none): their indexes are cheaper to maintain row by
-row than to rebuild (sorting a million equal keys is slow)."""
-DEMO_TABLES = (*BULK_TABLES, _table(PlantedTruth))
-
-CUSTOMER_CHUNK = 20_000
-IDENTITY_CHUNK = 50_000
-ROW_CHUNK = 100_000
-DEMO_STAFF = "demo"
-
-STAGE_ORGANISATION = "stores & staff"
 STAGE_INDEXES = "indexes"
 STAGE_SAVING = "saving"
+
+MAINTAINED_INDEXES = {
+    CUSTOMER.name: {"store_id", "acquisition_channel_id", "merged_into_id"},
+    IDENTITY.name: {"value_id"},
+    ORDER.name: {"store_id"},
+}
+"""By table, the leading columns of the indexes kept up to date while loading. The others are
+dropped and rebuilt, which costs less for keys that arrive in random order; columns with a
+handful of values are kept (sorting a million equal keys is slow, appending to a few runs is
+not)."""
 
 
 @dataclass(frozen=True)
@@ -81,45 +49,6 @@ class LoadCounts:
     consents: int
     orders: int
     order_items: int
-
-
-def rows_in(connection: Connection, table: Table) -> bool:
-    return connection.scalar(select(1).select_from(table).limit(1)) is not None
-
-
-def require_empty(connection: Connection) -> None:
-    for table in DEMO_TABLES:
-        if rows_in(connection, table):
-            raise DemoDatabaseNotEmpty(
-                f"the database already holds rows in {table.name}; generate the demo into "
-                "an empty database",
-                table=table.name,
-            )
-
-
-@dataclass(frozen=True)
-class SealedPersonalData:
-    """Pending seal jobs: customer names at once, customers by chunk, identities by group and
-    chunk."""
-
-    names: Pending[SealedColumns]
-    customers: list[Pending[SealedColumns]]
-    identities: dict[str, list[Pending[SealedColumns]]]
-
-
-def seal_personal_data(sealer: Sealer, people: PeoplePlan) -> SealedPersonalData:
-    """Submit the encryption and blind indexes of all personal data, in the order written.
-
-    Names repeat a lot, so their blind indexes are computed in one job, once per name.
-    """
-    return SealedPersonalData(
-        names=sealer.submit(SealJob(index={"name_index": ("name", people.customers.names)})),
-        customers=[sealer.submit(job) for job in _customer_jobs(people.customers)],
-        identities={
-            group.name: [sealer.submit(job) for job in _identity_jobs(group)]
-            for group in people.identities.groups
-        },
-    )
 
 
 def load_plan(
@@ -136,8 +65,9 @@ def load_plan(
     with engine.connect() as connection, bulk_loading(connection) as loader:
         with connection.begin():
             require_empty(connection)
-            _write_organisation(loader, plan, password_hash, progress)
+            writers.write_organisation(loader, plan, password_hash, progress)
             _PlanWriter(loader, plan, sealed, progress).write()
+            loader.require_indexes_rebuilt()
             loader.after_load(BULK_TABLES)
             with Session(bind=connection) as session:
                 finish(session)
@@ -155,11 +85,12 @@ def load_plan(
 
 
 def _maintained(index: Index) -> bool:
-    return next(iter(index.columns)).name in FEW_DISTINCT_VALUES
+    table = index.table.name if index.table is not None else ""
+    return next(iter(index.columns)).name in MAINTAINED_INDEXES.get(table, set())
 
 
 class _PlanWriter:
-    """Writes the large tables, choosing the order by what the database checks."""
+    """Writes the large tables, in an order chosen by what the database checks."""
 
     def __init__(
         self, loader: BulkLoader, plan: DemoPlan, sealed: SealedPersonalData, progress: Progress
@@ -168,320 +99,40 @@ class _PlanWriter:
         self.plan = plan
         self.sealed = sealed
         self.progress = progress
-        self.phone_indexes: list[str] = []
         self.indexes_built = 0
         self.indexes_total = 0
 
     def write(self) -> None:
-        self.loader.defer_indexes(INDEXED_TABLES, keep=_maintained)
+        loader, plan, sealed, progress = self.loader, self.plan, self.sealed, self.progress
+        loader.defer_indexes(INDEXED_TABLES, keep=_maintained)
         self.indexes_total = sum(
             1 for table in INDEXED_TABLES for index in table.indexes if not _maintained(index)
         )
-        if self.loader.defers_references:
+        if loader.defers_references:
             # Rows may come before what they reference: first what needs no encryption, so
             # that the workers sealing personal data have as long as possible; identities
             # last, after the other tables' indexes are built.
-            self.orders()
-            self.items()
-            self.consents()
-            self.customers()
-            self.indexes(CUSTOMER, CONSENT, ORDER, ORDER_ITEM)
-            self.identities()
-            self.indexes(IDENTITY)
+            writers.write_orders(loader, plan, progress)
+            writers.write_items(loader, plan, progress)
+            writers.write_consents(loader, plan.people, progress)
+            phone_indexes = writers.write_customers(loader, plan.people.customers, sealed,
+                                                    progress)
+            self.rebuild_indexes(CUSTOMER, CONSENT, ORDER, ORDER_ITEM)
+            writers.write_identities(loader, plan.people, sealed.identities, phone_indexes,
+                                     progress)
+            self.rebuild_indexes(IDENTITY)
         else:
-            self.customers()
-            self.identities()
-            self.consents()
-            self.orders()
-            self.items()
-            self.indexes(*INDEXED_TABLES)
+            phone_indexes = writers.write_customers(loader, plan.people.customers, sealed,
+                                                    progress)
+            writers.write_identities(loader, plan.people, sealed.identities, phone_indexes,
+                                     progress)
+            writers.write_consents(loader, plan.people, progress)
+            writers.write_orders(loader, plan, progress)
+            writers.write_items(loader, plan, progress)
+            self.rebuild_indexes(*INDEXED_TABLES)
 
-    def indexes(self, *tables: Table) -> None:
+    def rebuild_indexes(self, *tables: Table) -> None:
         self.progress(STAGE_INDEXES, self.indexes_built, self.indexes_total)
         for _ in self.loader.rebuild_indexes(tables):
             self.indexes_built += 1
             self.progress(STAGE_INDEXES, self.indexes_built, self.indexes_total)
-
-    def customers(self) -> None:
-        self.phone_indexes = _write_customers(
-            self.loader, self.plan.people.customers, self.sealed, self.progress
-        )
-
-    def identities(self) -> None:
-        _write_identities(self.loader, self.plan.people, self.sealed.identities,
-                          self.phone_indexes, self.progress)
-
-    def consents(self) -> None:
-        _write_consents(self.loader, self.plan.people, self.progress)
-
-    def orders(self) -> None:
-        _write_orders(self.loader, self.plan, self.progress)
-
-    def items(self) -> None:
-        _write_items(self.loader, self.plan, self.progress)
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def _ids(start: int, stop: int) -> range:
-    """Primary keys of plan rows ``start:stop``."""
-    return range(start + 1, stop + 1)
-
-
-def _references(indexes: IntegerArray) -> list[int | None]:
-    """Foreign keys of plan indexes; a negative index is no reference."""
-    references = (indexes + 1).astype(object)
-    references[indexes < 0] = None
-    values: list[int | None] = references.tolist()
-    return values
-
-
-def _context(table: Table, column: str) -> str:
-    column_type = table.columns[column].type
-    if not isinstance(column_type, Encrypted):
-        raise TypeError(f"{table.name}.{column} is not encrypted")
-    return column_type.context
-
-
-def _chunks(count: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, count, size):
-        yield start, min(count, start + size)
-
-
-def _labels(names: Sequence[str], codes: IntegerArray) -> list[str]:
-    labels: list[str] = np.asarray(names)[codes].tolist()
-    return labels
-
-
-# --- organisation, channels and products -----------------------------------------------------
-
-
-def _write_organisation(
-    loader: BulkLoader, plan: DemoPlan, password_hash: str, progress: Progress
-) -> None:
-    people = plan.people
-    opened = loader.instants(np.asarray([people.window.start]))[0]
-    regions = list(dict.fromkeys(store.region_code for store in people.stores))
-    steps: list[tuple[Table, dict[str, Sequence[Any]]]] = [
-        (REGION, {
-            "id": _ids(0, len(regions)),
-            "code": regions,
-            "name": [REGION_NAMES[code] for code in regions],
-            "created_at": [opened] * len(regions),
-        }),
-        (STORE, {
-            "id": _ids(0, len(people.stores)),
-            "code": [store.code for store in people.stores],
-            "name": [store.name for store in people.stores],
-            "city": [store.city for store in people.stores],
-            "region_id": [regions.index(store.region_code) + 1 for store in people.stores],
-            "group_capacity": [STORE_GROUP_CAPACITY] * len(people.stores),
-            "created_at": [opened] * len(people.stores),
-        }),
-        (USER, {
-            "id": _ids(0, len(people.users)),
-            "username": [user.username for user in people.users],
-            "display_name": [user.display_name for user in people.users],
-            "password_hash": [password_hash] * len(people.users),
-            "role": [user.role.value for user in people.users],
-            "store_id": [None if user.store_index is None else user.store_index + 1
-                         for user in people.users],
-            "wecom_userid": [user.username for user in people.users],
-            "is_active": [True] * len(people.users),
-            "created_at": [opened] * len(people.users),
-        }),
-        (CHANNEL, {
-            "id": _ids(0, len(people.channels)),
-            "code": [channel.code for channel in people.channels],
-            "name": [channel.name for channel in people.channels],
-            "kind": [channel.template.kind.value for channel in people.channels],
-            "domain": [channel.template.domain.value for channel in people.channels],
-            "store_id": [None if channel.store_index is None else channel.store_index + 1
-                         for channel in people.channels],
-            "created_at": [opened] * len(people.channels),
-        }),
-        (SPEND, _spend_columns(plan)),
-        (PRODUCT, {
-            "id": _ids(0, len(PRODUCTS)),
-            "sku": [product.sku for product in PRODUCTS],
-            "name": [product.name for product in PRODUCTS],
-            "category": [product.category for product in PRODUCTS],
-            "price_fen": [product.price_fen for product in PRODUCTS],
-            "is_bait": [product.is_bait for product in PRODUCTS],
-            "is_private_only": [product.is_private_only for product in PRODUCTS],
-            "created_at": [opened] * len(PRODUCTS),
-        }),
-    ]
-    for done, (table, columns) in enumerate(steps, start=1):
-        loader.insert(table, columns)
-        progress(STAGE_ORGANISATION, done, len(steps))
-
-
-def _spend_columns(plan: DemoPlan) -> dict[str, Sequence[Any]]:
-    spend = plan.spend
-    channels, months = spend.amount_fen.shape
-    return {
-        "id": _ids(0, channels * months),
-        "channel_id": np.repeat(np.arange(1, channels + 1), months).tolist(),
-        "month": [month.isoformat() for month in spend.months] * channels,
-        "amount_fen": spend.amount_fen.ravel().tolist(),
-    }
-
-
-# --- customers and identities ------------------------------------------------------------------
-
-
-def _customer_jobs(customers: CustomerPlan) -> Iterator[SealJob]:
-    personal: dict[str, Sequence[str | None]] = {
-        "name": customers.names, "phone": customers.phones,
-        "address": customers.addresses, "birthday": customers.birthdays,
-    }
-    for start, stop in _chunks(customers.count, CUSTOMER_CHUNK):
-        yield SealJob(
-            encrypt={
-                column: (_context(CUSTOMER, column), values[start:stop])
-                for column, values in personal.items()
-            },
-            index={"phone_index": (IdentityKind.PHONE.value, customers.phones[start:stop])},
-        )
-
-
-def _write_customers(
-    loader: BulkLoader,
-    customers: CustomerPlan,
-    sealed: SealedPersonalData,
-    progress: Progress,
-) -> list[str]:
-    """Write the customers; returns their phone blind indexes (the phone identities' too)."""
-    phone_indexes: list[str] = []
-    name_indexes = sealed.names.result().indexes["name_index"]
-    for (start, stop), pending in zip(_chunks(customers.count, CUSTOMER_CHUNK),
-                                      sealed.customers, strict=True):
-        columns = pending.result()
-        acquired = loader.instants(customers.acquired_at[start:stop])
-        loader.insert(CUSTOMER, {
-            "id": _ids(start, stop),
-            "store_id": _references(customers.store[start:stop]),
-            "acquisition_channel_id": _references(customers.channel[start:stop]),
-            "acquired_at": acquired,
-            **columns.encrypted,
-            **columns.indexes,
-            "name_index": name_indexes[start:stop],
-            "gender": customers.gender[start:stop],
-            "created_at": acquired,
-            "updated_at": acquired,
-        })
-        phone_indexes.extend(columns.indexes["phone_index"])
-        progress("customers", stop, customers.count)
-    return phone_indexes
-
-
-def _identity_jobs(group: IdentityGroup) -> Iterator[SealJob]:
-    for start, stop in _chunks(group.count, IDENTITY_CHUNK):
-        values = group.values[start:stop]
-        yield SealJob(
-            encrypt={"value": (_context(IDENTITY, "value"), values)},
-            index={} if group.kind is IdentityKind.PHONE
-            else {"value_index": (group.kind.value, values)},
-        )
-
-
-def _write_identities(
-    loader: BulkLoader,
-    people: PeoplePlan,
-    sealed: dict[str, list[Pending[SealedColumns]]],
-    phone_indexes: list[str],
-    progress: Progress,
-) -> None:
-    """Identities in the order of the unique index (kind, scope, blind index), so that both
-    indexes on it grow at their end: their ids follow that order, not the customers'."""
-    groups = sorted(people.identities.groups, key=lambda group: (group.kind.value, group.scope))
-    written = 0
-    for group in groups:
-        encrypted: list[bytes | None] = []
-        value_index: list[str] = []
-        for pending in sealed[group.name]:
-            columns = pending.result()
-            encrypted.extend(columns.encrypted["value"])
-            value_index.extend(columns.indexes.get("value_index", ()))
-        if group.kind is IdentityKind.PHONE:
-            # The phone's blind index is the customer's, computed with the customer.
-            value_index = [phone_indexes[position] for position in group.customer.tolist()]
-        in_index_order = np.argsort(np.asarray(value_index), kind="stable")
-        for start, stop in _chunks(group.count, ROW_CHUNK):
-            rows = in_index_order[start:stop]
-            positions = rows.tolist()
-            count = stop - start
-            loader.insert(IDENTITY, {
-                "id": _ids(written, written + count),
-                "customer_id": (group.customer[rows] + 1).tolist(),
-                "kind": [group.kind.value] * count,
-                "scope": [group.scope] * count,
-                "value_index": [value_index[position] for position in positions],
-                "value": [encrypted[position] for position in positions],
-                "source": [group.sources[position] for position in positions],
-                "created_at": loader.instants(group.created_at[rows]),
-            })
-            written += count
-            progress("identities", written, people.identities.count)
-
-
-# --- consents, orders and items ----------------------------------------------------------------
-
-
-def _write_consents(loader: BulkLoader, people: PeoplePlan, progress: Progress) -> None:
-    consents = people.consents
-    for start, stop in _chunks(consents.count, ROW_CHUNK):
-        loader.insert(CONSENT, {
-            "id": _ids(start, stop),
-            "customer_id": (consents.customer[start:stop] + 1).tolist(),
-            "channel": consents.channel[start:stop],
-            "granted": consents.granted[start:stop].tolist(),
-            "source": [CONSENT_SOURCE] * (stop - start),
-            "recorded_at": loader.instants(consents.recorded_at[start:stop]),
-            "recorded_by": [DEMO_STAFF] * (stop - start),
-        })
-        progress("consents", stop, consents.count)
-
-
-def _write_orders(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
-    orders = plan.orders
-    paid = orders.paid_fen
-    for start, stop in _chunks(orders.count, ROW_CHUNK):
-        window = slice(start, stop)
-        loader.insert(ORDER, {
-            "id": _ids(start, stop),
-            "source": _labels(SOURCES, orders.source[window]),
-            "external_order_id": orders.external_ids(1, start, stop),
-            "customer_id": (orders.customer[window] + 1).tolist(),
-            "store_id": _references(orders.store[window]),
-            "channel_id": (orders.channel[window] + 1).tolist(),
-            "status": _labels(STATUSES, orders.status[window]),
-            "total_fen": orders.total_fen[window].tolist(),
-            "discount_fen": orders.discount_fen[window].tolist(),
-            "paid_fen": paid[window].tolist(),
-            "ordered_at": loader.instants(orders.ordered_at[window]),
-            "paid_at": loader.instants(orders.paid_at[window]),
-            "completed_at": loader.instants(orders.completed_at[window]),
-            "refunded_at": loader.instants(orders.refunded_at[window]),
-            "closed_at": loader.instants(orders.closed_at[window]),
-        })
-        progress("orders", stop, orders.count)
-
-
-def _write_items(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
-    items = plan.items
-    skus = [product.sku for product in PRODUCTS]
-    for start, stop in _chunks(items.count, ROW_CHUNK):
-        window = slice(start, stop)
-        loader.insert(ORDER_ITEM, {
-            "id": _ids(start, stop),
-            "order_id": (items.order[window] + 1).tolist(),
-            "product_id": (items.product[window] + 1).tolist(),
-            "sku": _labels(skus, items.product[window]),
-            "quantity": items.quantity[window].tolist(),
-            "unit_price_fen": items.unit_price_fen[window].tolist(),
-            "amount_fen": items.amount_fen[window].tolist(),
-        })
-        progress("order items", stop, items.count)

@@ -143,22 +143,18 @@ def draw_addresses(rng: np.random.Generator, city_index: IntegerArray) -> list[s
     district_offsets = np.concatenate(([0], np.cumsum(district_counts)[:-1]))
     all_districts = np.asarray([district for city in CITIES for district in city.districts])
     chosen_district = (rng.random(count) * district_counts[city_index]).astype(np.int64)
-    parts = (
-        np.asarray([city.address_prefix for city in CITIES])[city_index],
-        all_districts[district_offsets[city_index] + chosen_district],
-        _pick(rng, ROADS, count),
-        rng.integers(1, 999, count).astype(str),
-        "号",
-        rng.integers(1, 30, count).astype(str),
-        "栋",
-        (rng.integers(1, 33, count) * 100 + rng.integers(1, 5, count)).astype(str),
-        "室",
-    )
-    address = parts[0]
-    for part in parts[1:]:
-        address = np.strings.add(address, part)
-    addresses: list[str] = address.tolist()
-    return addresses
+    prefixes = np.asarray([city.address_prefix for city in CITIES])[city_index].tolist()
+    districts = all_districts[district_offsets[city_index] + chosen_district].tolist()
+    roads = _pick(rng, ROADS, count).tolist()
+    numbers = rng.integers(1, 999, count).tolist()
+    buildings = rng.integers(1, 30, count).tolist()
+    rooms = (rng.integers(1, 33, count) * 100 + rng.integers(1, 5, count)).tolist()
+    return [
+        f"{prefix}{district}{road}{number}号{building}栋{room}室"
+        for prefix, district, road, number, building, room in zip(
+            prefixes, districts, roads, numbers, buildings, rooms, strict=True
+        )
+    ]
 
 
 def draw_birthdays(rng: np.random.Generator, count: int) -> list[str]:

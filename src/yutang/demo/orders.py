@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from yutang.demo.behaviour import (
-    WEEK_SECONDS,
     OrderValueModel,
     PurchaseProcess,
     draw_customer_spend_rates,
@@ -23,13 +22,16 @@ from yutang.demo.behaviour import (
 )
 from yutang.demo.catalog import PRODUCTS, ChannelPlan
 from yutang.demo.customers import (
-    MISSING,
     NO_STORE,
     AcquisitionWindow,
     CustomerPlan,
     IdentityPlan,
 )
 from yutang.demo.draws import (
+    HOUR_SECONDS,
+    MINUTE_SECONDS,
+    MISSING,
+    WEEK_SECONDS,
     BoolArray,
     IntegerArray,
     choose,
@@ -38,9 +40,6 @@ from yutang.demo.draws import (
     segment_starts,
 )
 from yutang.pool.models import IdentityKind, OrderStatus
-
-MINUTE_SECONDS = 60
-HOUR_SECONDS = 3600
 
 SOURCES = ("pos", "mini_program", "app", "taobao", "jd", "douyin")
 SOURCE_WEIGHTS = np.asarray((5.0, 3.0, 1.5, 4.0, 4.0, 3.0))
@@ -84,7 +83,7 @@ REFUND_SHARE = 0.025
 COUPON_SHARE = 0.25
 COUPON_TIERS = ((19_900, 3_000), (9_900, 1_000), (4_900, 500))
 """(order total at least, discount) in fen: 满199减30, 满99减10, 满49减5."""
-ITEM_COUNT_WEIGHTS = (0.70, 0.20, 0.07, 0.03)
+ITEM_COUNT_WEIGHTS = (0.78, 0.15, 0.05, 0.02)
 SINGLE_ITEM_BELOW_FEN = 1_000
 ORDER_CLOSES_AFTER = 30 * MINUTE_SECONDS
 
@@ -252,7 +251,9 @@ def _draw_sources(
             if name == "pos"
             else identities.holders[SOURCE_IDENTITY[name]]
         )
-    home = np.asarray([SOURCES.index(HOME_SOURCE[key]) for key in customers.acquisition_key])
+    home = customers.by_acquisition(
+        {key: SOURCES.index(source) for key, source in HOME_SOURCE.items()}, 0
+    )
     weights = SOURCE_WEIGHTS * usable[placed.customer]
     boost = np.where(placed.is_first, FIRST_ORDER_HOME_BOOST, REPEAT_ORDER_HOME_BOOST)
     rows = np.arange(placed.customer.size)
@@ -269,9 +270,7 @@ def _bait_products(
     rng: np.random.Generator, placed: _Placed, customers: CustomerPlan, source: IntegerArray
 ) -> IntegerArray:
     """The bait product of first orders that were bait purchases, ``-1`` for other orders."""
-    share = np.asarray(
-        [BAIT_FIRST_ORDER_SHARE.get(key, 0.0) for key in customers.acquisition_key]
-    )
+    share = customers.by_acquisition(BAIT_FIRST_ORDER_SHARE, 0.0)
     wanted = placed.is_first & happens(rng, share[placed.customer], placed.customer.size)
     skus = [product.sku for product in PRODUCTS]
     bait_index = np.asarray([skus.index(sku) for sku in BAIT_PRODUCT_WEIGHTS])

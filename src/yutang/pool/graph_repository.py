@@ -65,6 +65,15 @@ def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey
     return nodes
 
 
+def apply_strengths(session: Session, weak_kinds: Collection[str]) -> None:
+    """Make every value's strength follow the configured weak kinds."""
+    weak = sorted(weak_kinds)
+    session.execute(update(IdentityValue).where(IdentityValue.kind.in_(weak))
+                    .values(strength="weak"))
+    session.execute(update(IdentityValue).where(IdentityValue.kind.not_in(weak))
+                    .values(strength="strong"))
+
+
 def set_value_status(session: Session, value_id: int, status: str, reason: str) -> None:
     session.execute(
         update(IdentityValue).where(IdentityValue.id == value_id)

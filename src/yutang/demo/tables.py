@@ -1,0 +1,55 @@
+"""The tables the demo loads, and the check that they are empty."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Table, select
+
+from yutang.access.models import User
+from yutang.demo.errors import DemoDatabaseNotEmpty
+from yutang.demo.models import PlantedTruth
+from yutang.kit.db import Base
+from yutang.org.models import Region, Store
+from yutang.pool.models import (
+    Channel,
+    ChannelSpend,
+    Consent,
+    Customer,
+    Identity,
+    Order,
+    OrderItem,
+    Product,
+)
+
+
+def table_of(model: type[Base]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+REGION, STORE, USER = table_of(Region), table_of(Store), table_of(User)
+CHANNEL, SPEND, PRODUCT = table_of(Channel), table_of(ChannelSpend), table_of(Product)
+CUSTOMER, IDENTITY, CONSENT = table_of(Customer), table_of(Identity), table_of(Consent)
+ORDER, ORDER_ITEM = table_of(Order), table_of(OrderItem)
+BULK_TABLES = (
+    REGION, STORE, USER, CHANNEL, SPEND, PRODUCT, CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM,
+)
+"""Every table the demo loads, parents first."""
+INDEXED_TABLES = (CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM)
+"""The large tables whose secondary indexes are rebuilt after the load."""
+DEMO_TABLES = (*BULK_TABLES, table_of(PlantedTruth))
+
+
+def rows_in(connection: Connection, table: Table) -> bool:
+    return connection.scalar(select(1).select_from(table).limit(1)) is not None
+
+
+def require_empty(connection: Connection) -> None:
+    for table in DEMO_TABLES:
+        if rows_in(connection, table):
+            raise DemoDatabaseNotEmpty(
+                f"the database already holds rows in {table.name}; generate the demo into "
+                "an empty database",
+                table=table.name,
+            )
