@@ -198,7 +198,7 @@ def demo(
 ) -> None:
     """Generate the demo merchant (deterministic, with planted truth) and serve the console."""
     with _database(db) as (settings, engine):
-        login = _generate_demo(engine, customers=customers, stores=stores, seed=seed)
+        login = _generate_demo(engine, settings, customers=customers, stores=stores, seed=seed)
     where = settings.database_url
     if is_sqlite(where):
         where = str(Path(where.split("///", 1)[-1]).resolve())
@@ -212,9 +212,10 @@ def demo(
 
 
 def _generate_demo(
-    engine: Engine, *, customers: int, stores: int, seed: int
+    engine: Engine, settings: Settings, *, customers: int, stores: int, seed: int
 ) -> tuple[str, str] | None:
     from yutang.demo.generator import DemoOptions, generate_demo, stored_demo_login
+    from yutang.main import oneid_policy
 
     with unit_of_work(make_session_factory(engine)) as session:
         existing = pool_service.count_all_customers(session)
@@ -236,9 +237,9 @@ def _generate_demo(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        result = generate_demo(
-            engine, DemoOptions(customers=customers, stores=stores, seed=seed), progress=report
-        )
+        options = DemoOptions(customers=customers, stores=stores, seed=seed,
+                              oneid=oneid_policy(settings))
+        result = generate_demo(engine, options, progress=report)
     console.print(
         f"[green]demo merchant ready[/green] in {time.perf_counter() - started:.1f} s: "
         f"{result.customers:,} customers, {result.orders:,} orders, "

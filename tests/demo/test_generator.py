@@ -35,6 +35,7 @@ from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
 from yutang.kit.db import create_engine, is_sqlite
 from yutang.migrate import upgrade
 from yutang.org.models import Region, Store
+from yutang.pool import oneid
 from yutang.pool import service as pool_service
 from yutang.pool.models import (
     Channel,
@@ -43,10 +44,14 @@ from yutang.pool.models import (
     Customer,
     Identity,
     IdentityKind,
+    IdentityLink,
+    IdentityValue,
     Order,
     OrderItem,
     Product,
 )
+from yutang.pool.oneid import DEFAULT_POLICY, IdentifierInput, Trigger
+from yutang.pool.oneid_rebuild import plan_rebuild
 
 MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 WEEK_SECONDS = 7 * 24 * 3600
@@ -293,13 +298,50 @@ def _check_database_bookkeeping(session: Session, engine: Engine) -> None:
     else:
         indexes = {name for (name,) in session.execute(
             text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"))}
-    expected = {str(index.name) for model in (Customer, Identity, Consent, Order, OrderItem)
+    expected = {str(index.name) for model in (Customer, Identity, IdentityLink, Consent, Order,
+                                              OrderItem)
                 for index in model.__table__.indexes}  # type: ignore[attr-defined]
     assert expected <= indexes
     # New rows get fresh ids after the loaded ones (PostgreSQL sequences were moved on).
     newcomer = make_customer(session, store=None, name="新客", phone="13000000000")
     assert newcomer.id == 301
     session.rollback()
+
+
+def test_the_demo_identities_form_the_graph_oneid_would_build(fresh_engine: Engine) -> None:
+    generate_demo(fresh_engine, SMALL)
+    with Session(fresh_engine) as session:
+        identities = session.scalars(select(Identity)).all()
+        nodes = {node.id: node for node in session.scalars(select(IdentityValue))}
+        assert all(identity.value_id in nodes for identity in identities)
+        assert len(nodes) == len({(i.kind, i.scope, i.value_index) for i in identities})
+        for identity in identities:
+            node = nodes[identity.value_id]
+            assert (node.kind, node.scope, node.value_index, node.value) == (
+                identity.kind, identity.scope, identity.value_index, identity.value)
+            assert identity.origin_customer_id == identity.customer_id
+        assert {(node.strength, node.status) for node in nodes.values()} == {("strong", "usable")}
+        values_of: dict[int, set[int]] = {}
+        for identity in identities:
+            values_of.setdefault(identity.customer_id, set()).add(identity.value_id)
+        links = session.execute(select(IdentityLink.value_a_id, IdentityLink.value_b_id)).all()
+        # A star per customer: its smallest value linked to each of the others.
+        expected = {(min(values), other) for values in values_of.values()
+                    for other in values if other != min(values)}
+        assert len(links) == len(expected)
+        assert {(a, b) for a, b in links} == expected
+        plan = plan_rebuild(session, DEFAULT_POLICY)
+        assert (plan.merges, plan.splits, plan.newly_shared) == ([], [], [])
+        assert len(set(plan.persons.values())) == len(values_of) == SMALL.customers
+        # Ingestion finds demo customers by any of their identifiers.
+        customer = session.scalars(select(Customer).order_by(Customer.id.desc()).limit(1)).one()
+        carried = [IdentifierInput(identity.kind, identity.value, identity.scope)
+                   for identity in identities if identity.customer_id == customer.id]
+        found = oneid.resolve(session, identifiers=carried,
+                              trigger=Trigger("test", "demo", SYSTEM))
+        assert found.customer is not None
+        assert (found.customer.id, found.created) == (customer.id, False)
+        assert found.merged_customer_ids == []
 
 
 # --- determinism, encryption at rest, refusal ----------------------------------------------------
@@ -311,6 +353,21 @@ def _plaintext(engine: Engine) -> tuple[list[tuple[str | None, str | None]], lis
                   session.scalars(select(Customer).order_by(Customer.id))]
         totals = list(session.scalars(select(Order.total_fen).order_by(Order.id)))
     return people, totals
+
+
+def _graph(engine: Engine) -> tuple[list[tuple[object, ...]], ...]:
+    """Every identity, node and link, values decrypted."""
+    with Session(engine) as session:
+        identities = [(i.id, i.customer_id, i.kind, i.scope, i.value_index, i.value, i.source,
+                       i.created_at, i.value_id, i.origin_customer_id)
+                      for i in session.scalars(select(Identity).order_by(Identity.id))]
+        nodes = [(n.id, n.kind, n.scope, n.value_index, n.value, n.strength, n.status,
+                  n.first_seen_at)
+                 for n in session.scalars(select(IdentityValue).order_by(IdentityValue.id))]
+        links = [tuple(row) for row in session.execute(
+            select(IdentityLink.id, IdentityLink.value_a_id, IdentityLink.value_b_id,
+                   IdentityLink.first_seen_at).order_by(IdentityLink.id))]
+    return identities, nodes, links
 
 
 def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(
@@ -333,8 +390,12 @@ def test_worker_processes_seal_the_same_data(
     inline = create_engine(_fresh_url("sqlite", tmp_path, request))
     pooled = create_engine(_fresh_url("sqlite", tmp_path, request))
     generate_demo(inline, DemoOptions(customers=300, stores=3, crypto_workers=0))
+    # With workers, SQLite gets the purchases and the identity graph from stage files.
     generate_demo(pooled, DemoOptions(customers=300, stores=3, crypto_workers=1))
     assert _plaintext(inline) == _plaintext(pooled)
+    assert _graph(inline) == _graph(pooled)
+    assert len(_graph(pooled)[0]) > 300
+    assert not list(tmp_path.glob(".yutang-demo-stage-*"))  # the stage files are gone
     with Session(pooled) as session:
         customer = session.scalars(select(Customer).limit(1)).one()
         found = pool_service.search_customers(session, principal=SYSTEM, phone=customer.phone)

@@ -61,6 +61,8 @@ class BulkLoader(ABC):
         self.connection = connection
         self.preparer = connection.dialect.identifier_preparer
         self._deferred: list[Index] = []
+        self.written_columns: dict[str, list[str]] = {}
+        """By table name, the columns given to ``insert`` (the same for every call)."""
 
     def insert(self, table: Table, columns: Mapping[str, Sequence[Any]]) -> int:
         """Insert rows given column by column; returns the number of rows."""
@@ -70,6 +72,8 @@ class BulkLoader(ABC):
         if len(lengths) != 1:
             raise ValueError(f"columns of {table.name} differ in length: {sorted(lengths)}")
         rows = lengths.pop()
+        if self.written_columns.setdefault(table.name, names) != names:
+            raise ValueError(f"rows of {table.name} come with different columns")
         self._write(table, names, list(columns.values()), rows)
         return rows
 
@@ -188,6 +192,16 @@ class SqliteLoader(BulkLoader):
 
     def after_load(self, tables: Iterable[Table]) -> None:
         """Nothing to do: new rowids continue after the largest one."""
+
+    def copy_from(self, table: Table, schema: str, names: list[str]) -> None:
+        """Copy the rows of ``table`` from the attached database ``schema`` (a stage file
+        written by a loader with the same columns ``names``), in their order."""
+        _check_columns(table, names)
+        quoted_table, quoted_columns = self._quoted(table, names)
+        source = f"{self.preparer.quote(schema)}.{self.preparer.quote(table.name)}"
+        self.connection.exec_driver_sql(
+            f"INSERT INTO main.{quoted_table} ({quoted_columns}) "  # noqa: S608 (names from the metadata)
+            f"SELECT {quoted_columns} FROM {source} ORDER BY rowid")
 
     def _write(
         self, table: Table, names: list[str], columns: list[Sequence[Any]], rows: int

@@ -14,8 +14,12 @@ Every demo user's password is ``yutang-demo`` (``DEMO_PASSWORD``); the owner log
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -23,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
-from yutang.demo.loading import load_plan
+from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
 from yutang.demo.plan import (
     OWNER_USERNAME,
@@ -35,8 +39,16 @@ from yutang.demo.plan import (
     plan_purchases,
 )
 from yutang.demo.sealing import Sealer, default_workers
+from yutang.demo.staging import (
+    IDENTITIES,
+    PURCHASES,
+    Purchases,
+    Stager,
+    stage_identities,
+    stage_purchases,
+)
 from yutang.demo.tables import require_empty
-from yutang.demo.writers import seal_personal_data
+from yutang.demo.writers import seal_customers, seal_identities
 from yutang.kit.clock import add_months, local_day_start_utc, month_start
 
 DEMO_PASSWORD = "yutang-demo"  # noqa: S105 (the documented password of a demo)
@@ -70,13 +82,25 @@ def generate_demo(
         require_empty(connection)
     password_hash = access_service.hash_password(DEMO_PASSWORD)
     workers = options.crypto_workers
-    with Sealer(default_workers(options.customers) if workers is None else workers) as sealer:
+    workers = default_workers(options.customers) if workers is None else workers
+    staged = workers > 0 and engine.dialect.name == "sqlite"
+    with Sealer(workers) as sealer, _stager(engine, report, staged) as stager:
         people = plan_people(options, report)
         # Workers encrypt the personal data while the orders are planned and written.
-        sealed = seal_personal_data(sealer, people)
+        customers = seal_customers(sealer, people.customers)
+        identities = None
+        if stager is None:
+            identities = seal_identities(sealer, people.identities)
+        else:
+            stager.start(IDENTITIES, stage_identities, people.identities, options.oneid)
         plan = plan_purchases(options, people, report)
+        if stager is not None:
+            stager.start(PURCHASES, stage_purchases,
+                         Purchases(orders=plan.orders, items=plan.items,
+                                   consents=people.consents))
         counts = load_plan(
-            engine, plan, sealed, password_hash=password_hash, progress=report,
+            engine, plan, PersonalData(customers, identities, stager),
+            password_hash=password_hash, policy=options.oneid, progress=report,
             finish=lambda session: _record_truth(session, plan, options),
         )
     return DemoResult(
@@ -92,6 +116,19 @@ def generate_demo(
         login_password=DEMO_PASSWORD,
         seconds=time.perf_counter() - started,
     )
+
+
+@contextmanager
+def _stager(engine: Engine, progress: Progress, staged: bool) -> Iterator[Stager | None]:
+    """Stage files go next to the SQLite database (same disk, room for it)."""
+    if not staged:
+        yield None
+        return
+    database = engine.url.database
+    directory = Path(database).resolve().parent if database and database != ":memory:" \
+        else Path(tempfile.gettempdir())
+    with Stager(directory, progress) as stager:
+        yield stager
 
 
 def stored_demo_login(engine: Engine) -> tuple[str, str] | None:

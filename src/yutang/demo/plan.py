@@ -24,6 +24,7 @@ from yutang.demo.draws import generator
 from yutang.demo.orders import ItemPlan, OrderPlan, plan_orders
 from yutang.demo.spend import SpendPlan, plan_spend
 from yutang.kit.clock import add_months, local_day_start_utc, month_start
+from yutang.pool.oneid import DEFAULT_POLICY, OneIdPolicy
 
 OWNER_USERNAME = "admin"
 
@@ -50,6 +51,8 @@ class DemoOptions:
     order_values: OrderValueModel = field(default_factory=OrderValueModel)
     crypto_workers: int | None = None
     """Processes that encrypt during the load; ``None`` picks by size (none when small)."""
+    oneid: OneIdPolicy = DEFAULT_POLICY
+    """Which identity kinds are weak in the graph the demo writes."""
 
     @property
     def window(self) -> AcquisitionWindow:

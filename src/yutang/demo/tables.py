@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Column, Connection, MetaData, Table, select
 
 from yutang.access.models import User
 from yutang.demo.errors import DemoDatabaseNotEmpty
@@ -15,6 +15,8 @@ from yutang.pool.models import (
     Consent,
     Customer,
     Identity,
+    IdentityLink,
+    IdentityValue,
     Order,
     OrderItem,
     Product,
@@ -31,14 +33,25 @@ def table_of(model: type[Base]) -> Table:
 REGION, STORE, USER = table_of(Region), table_of(Store), table_of(User)
 CHANNEL, SPEND, PRODUCT = table_of(Channel), table_of(ChannelSpend), table_of(Product)
 CUSTOMER, IDENTITY, CONSENT = table_of(Customer), table_of(Identity), table_of(Consent)
+IDENTITY_VALUE, IDENTITY_LINK = table_of(IdentityValue), table_of(IdentityLink)
 ORDER, ORDER_ITEM = table_of(Order), table_of(OrderItem)
 BULK_TABLES = (
-    REGION, STORE, USER, CHANNEL, SPEND, PRODUCT, CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM,
+    REGION, STORE, USER, CHANNEL, SPEND, PRODUCT, CUSTOMER, IDENTITY_VALUE, IDENTITY,
+    IDENTITY_LINK, CONSENT, ORDER, ORDER_ITEM,
 )
 """Every table the demo loads, parents first."""
-INDEXED_TABLES = (CUSTOMER, IDENTITY, CONSENT, ORDER, ORDER_ITEM)
+INDEXED_TABLES = (CUSTOMER, IDENTITY, IDENTITY_LINK, CONSENT, ORDER, ORDER_ITEM)
 """The large tables whose secondary indexes are rebuilt after the load."""
 DEMO_TABLES = (*BULK_TABLES, table_of(PlantedTruth))
+
+IDENTITY_HOLDER = Table(
+    "identity_holder", MetaData(),
+    *(Column(name, IDENTITY.columns[name].type, nullable=False) for name in (
+        "id", "customer_id", "source", "created_at", "value_id", "origin_customer_id")),
+)
+"""Identities without the columns they share with their node: what a stage holds of them."""
+NODE_COLUMNS = {"kind": "kind", "scope": "scope", "value_index": "value_index", "value": "value"}
+"""Identity column → the ``identity_value`` column it equals."""
 
 
 def rows_in(connection: Connection, table: Table) -> bool:

@@ -14,17 +14,25 @@ from sqlalchemy import Table
 
 from yutang.demo.bulk import BulkLoader
 from yutang.demo.catalog import PRODUCTS, STORE_GROUP_CAPACITY
-from yutang.demo.customers import CONSENT_SOURCE, CustomerPlan, IdentityGroup
+from yutang.demo.customers import (
+    CONSENT_SOURCE,
+    ConsentPlan,
+    CustomerPlan,
+    IdentityGroup,
+    IdentityPlan,
+)
 from yutang.demo.draws import IntegerArray
+from yutang.demo.identity_graph import DemoGraph, IdentityRows
 from yutang.demo.names import REGION_NAMES
-from yutang.demo.orders import SOURCES, STATUSES
-from yutang.demo.plan import DemoPlan, PeoplePlan, Progress
+from yutang.demo.orders import SOURCES, STATUSES, ItemPlan, OrderPlan
+from yutang.demo.plan import DemoPlan, Progress
 from yutang.demo.sealing import Pending, SealedColumns, Sealer, SealJob
 from yutang.demo.tables import (
     CHANNEL,
     CONSENT,
     CUSTOMER,
     IDENTITY,
+    IDENTITY_HOLDER,
     ORDER,
     ORDER_ITEM,
     PRODUCT,
@@ -44,28 +52,32 @@ STAGE_ORGANISATION = "stores & staff"
 
 
 @dataclass(frozen=True)
-class SealedPersonalData:
-    """Pending seal jobs: customer names at once, customers by chunk, identities by group and
-    chunk."""
+class SealedCustomers:
+    """Pending seal jobs of the customers: names at once, the rest by chunk."""
 
     names: Pending[SealedColumns]
     customers: list[Pending[SealedColumns]]
-    identities: dict[str, list[Pending[SealedColumns]]]
 
 
-def seal_personal_data(sealer: Sealer, people: PeoplePlan) -> SealedPersonalData:
-    """Submit the encryption and blind indexes of all personal data, in the order written.
+SealedIdentities = dict[str, list[Pending[SealedColumns]]]
+"""Pending seal jobs of the identities, by group and chunk."""
+
+
+def seal_customers(sealer: Sealer, customers: CustomerPlan) -> SealedCustomers:
+    """Submit the encryption and blind indexes of the customers, in the order written.
 
     Names repeat a lot, so their blind indexes are computed in one job, once per name.
     """
-    return SealedPersonalData(
-        names=sealer.submit(SealJob(index={"name_index": ("name", people.customers.names)})),
-        customers=[sealer.submit(job) for job in _customer_jobs(people.customers)],
-        identities={
-            group.name: [sealer.submit(job) for job in _identity_jobs(group)]
-            for group in people.identities.groups
-        },
+    return SealedCustomers(
+        names=sealer.submit(SealJob(index={"name_index": ("name", customers.names)})),
+        customers=[sealer.submit(job) for job in _customer_jobs(customers)],
     )
+
+
+def seal_identities(sealer: Sealer, identities: IdentityPlan) -> SealedIdentities:
+    """Submit the encryption and blind indexes of the identities, in the order written."""
+    return {group.name: [sealer.submit(job) for job in _identity_jobs(group)]
+            for group in identities.groups}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -195,13 +207,8 @@ def _customer_jobs(customers: CustomerPlan) -> Iterator[SealJob]:
 
 
 def write_customers(
-    loader: BulkLoader,
-    customers: CustomerPlan,
-    sealed: SealedPersonalData,
-    progress: Progress,
-) -> list[str]:
-    """Write the customers; returns their phone blind indexes (the phone identities' too)."""
-    phone_indexes: list[str] = []
+    loader: BulkLoader, customers: CustomerPlan, sealed: SealedCustomers, progress: Progress
+) -> None:
     name_indexes = sealed.names.result().indexes["name_index"]
     for (start, stop), pending in zip(_chunks(customers.count, CUSTOMER_CHUNK),
                                       sealed.customers, strict=True):
@@ -219,9 +226,7 @@ def write_customers(
             "created_at": acquired,
             "updated_at": acquired,
         })
-        phone_indexes.extend(columns.indexes["phone_index"])
         progress("customers", stop, customers.count)
-    return phone_indexes
 
 
 def _identity_jobs(group: IdentityGroup) -> Iterator[SealJob]:
@@ -229,52 +234,69 @@ def _identity_jobs(group: IdentityGroup) -> Iterator[SealJob]:
         values = group.values[start:stop]
         yield SealJob(
             encrypt={"value": (_context(IDENTITY, "value"), values)},
-            index={} if group.kind is IdentityKind.PHONE
-            else {"value_index": (group.kind.value, values)},
+            index={"value_index": (group.kind.value, values)},
         )
 
 
 def write_identities(
     loader: BulkLoader,
-    people: PeoplePlan,
-    sealed: dict[str, list[Pending[SealedColumns]]],
-    phone_indexes: list[str],
+    identities: IdentityPlan,
+    sealed: SealedIdentities,
+    graph: DemoGraph,
     progress: Progress,
+    *,
+    holders_only: bool = False,
 ) -> None:
-    """Identities in the order of the unique index (kind, scope, blind index), so that both
-    indexes on it grow at their end: their ids follow that order, not the customers'."""
-    groups = sorted(people.identities.groups, key=lambda group: (group.kind.value, group.scope))
-    written = 0
+    """Identities in the order of the unique index (blind index, kind, scope, customer), so
+    that every index on them and on their graph nodes grows at its end: their ids follow that
+    order, not the customers'. The nodes are written before the identities, the links after.
+
+    ``holders_only`` writes ``IDENTITY_HOLDER`` rows instead, without the columns an identity
+    shares with its node (for a stage: ``IDENTITY_FROM_HOLDERS`` joins them back)."""
+    groups = sorted(identities.groups, key=lambda group: (group.kind.value, group.scope))
+    encrypted: list[bytes | None] = []
+    value_index: list[str] = []
     for group in groups:
-        encrypted: list[bytes | None] = []
-        value_index: list[str] = []
         for pending in sealed[group.name]:
             columns = pending.result()
             encrypted.extend(columns.encrypted["value"])
-            value_index.extend(columns.indexes.get("value_index", ()))
-        if group.kind is IdentityKind.PHONE:
-            # The phone's blind index is the customer's, computed with the customer.
-            value_index = [phone_indexes[position] for position in group.customer.tolist()]
-        # Blind indexes are hex, so sorting their ASCII bytes sorts them as the database does.
-        in_index_order = np.argsort(np.asarray(value_index, dtype="S"), kind="stable")
-        ordered = {
-            "value_index": _gathered(value_index, in_index_order),
-            "value": _gathered(encrypted, in_index_order),
-            "source": _gathered(group.sources, in_index_order),
+            value_index.extend(columns.indexes["value_index"])
+    # Blind indexes are hex, so sorting their ASCII bytes sorts them as the database does; the
+    # stable sort keeps the groups' (kind, scope) order and each group's customer order.
+    index_bytes = np.asarray(value_index, dtype="S")
+    order = np.argsort(index_bytes, kind="stable")
+    rows = IdentityRows(
+        group=np.repeat(np.arange(len(groups)), [group.count for group in groups])[order],
+        kinds=[group.kind for group in groups],
+        scopes=[group.scope for group in groups],
+        value_index=index_bytes[order],
+        encrypted=_gathered(encrypted, order),
+        customer=np.concatenate([group.customer for group in groups])[order],
+        created_at=np.concatenate([group.created_at for group in groups])[order],
+    )
+    node_ids = graph.write_nodes(loader, rows)
+    sources = _gathered([source for group in groups for source in group.sources], order)
+    shared: dict[str, Sequence[Any]] = {}
+    if not holders_only:
+        shared = {
+            "kind": _labels([kind.value for kind in rows.kinds], rows.group),
+            "scope": _labels(rows.scopes, rows.group),
+            "value_index": rows.value_index.astype(str).tolist(),
+            "value": rows.encrypted,
         }
-        for start, stop in _chunks(group.count, ROW_CHUNK):
-            rows = in_index_order[start:stop]
-            count = stop - start
-            loader.insert(IDENTITY, {
-                "id": _ids(written, written + count),
-                "customer_id": (group.customer[rows] + 1).tolist(),
-                "kind": [group.kind.value] * count,
-                "scope": [group.scope] * count,
-                **{column: values[start:stop] for column, values in ordered.items()},
-                "created_at": loader.instants(group.created_at[rows]),
-            })
-            written += count
-            progress("identities", written, people.identities.count)
+    for start, stop in _chunks(len(order), ROW_CHUNK):
+        customer_ids = (rows.customer[start:stop] + 1).tolist()
+        loader.insert(IDENTITY_HOLDER if holders_only else IDENTITY, {
+            "id": _ids(start, stop),
+            "customer_id": customer_ids,
+            **{column: values[start:stop] for column, values in shared.items()},
+            "source": sources[start:stop],
+            "created_at": loader.instants(rows.created_at[start:stop]),
+            "value_id": node_ids[start:stop].tolist(),
+            "origin_customer_id": customer_ids,
+        })
+        progress("identities", stop, len(order))
+    graph.write_links(loader)
 
 
 def _gathered(values: Sequence[Any], positions: IntegerArray) -> list[Any]:
@@ -288,8 +310,7 @@ def _gathered(values: Sequence[Any], positions: IntegerArray) -> list[Any]:
 # --- consents, orders and items ----------------------------------------------------------------
 
 
-def write_consents(loader: BulkLoader, people: PeoplePlan, progress: Progress) -> None:
-    consents = people.consents
+def write_consents(loader: BulkLoader, consents: ConsentPlan, progress: Progress) -> None:
     for start, stop in _chunks(consents.count, ROW_CHUNK):
         loader.insert(CONSENT, {
             "id": _ids(start, stop),
@@ -303,8 +324,7 @@ def write_consents(loader: BulkLoader, people: PeoplePlan, progress: Progress) -
         progress("consents", stop, consents.count)
 
 
-def write_orders(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
-    orders = plan.orders
+def write_orders(loader: BulkLoader, orders: OrderPlan, progress: Progress) -> None:
     paid = orders.paid_fen
     for start, stop in _chunks(orders.count, ROW_CHUNK):
         window = slice(start, stop)
@@ -328,8 +348,7 @@ def write_orders(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None
         progress("orders", stop, orders.count)
 
 
-def write_items(loader: BulkLoader, plan: DemoPlan, progress: Progress) -> None:
-    items = plan.items
+def write_items(loader: BulkLoader, items: ItemPlan, progress: Progress) -> None:
     skus = [product.sku for product in PRODUCTS]
     for start, stop in _chunks(items.count, ROW_CHUNK):
         window = slice(start, stop)

@@ -162,10 +162,9 @@ class Identity(Base):
     """
 
     __tablename__ = "identity"
-    __table_args__ = (
-        UniqueConstraint("kind", "scope", "value_index", "customer_id"),
-        Index("ix_identity_lookup", "kind", "scope", "value_index"),
-    )
+    # The blind index leads, as in ``identity_value``: the unique constraint's index serves
+    # lookups by (kind, scope, value_index), and bulk loads sorted by it append to it.
+    __table_args__ = (UniqueConstraint("value_index", "kind", "scope", "customer_id"),)
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
