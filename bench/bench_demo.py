@@ -3,10 +3,11 @@
     python bench/bench_demo.py --customers 100000
 
 Both runs write the same planned merchant (same seed, same rows: stores, staff, channels,
-products, customers with encrypted personal data and blind indexes, identities, consents,
-orders, items) into a fresh migrated SQLite database, and both include planning and
-encryption. The baseline adds ORM objects table by table (``session.add_all``, a flush per
-table) and commits once, as a service would. Figures are wall-clock seconds of one run each.
+products, customers with encrypted personal data and blind indexes, identities with their
+OneID graph nodes and links, consents, orders, items) into a fresh migrated SQLite database,
+and both include planning and encryption. The baseline adds ORM objects table by table
+(``session.add_all``, a flush per table) and commits once, as a service would. Figures are
+wall-clock seconds of one run each.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from yutang.pool.models import (
     Consent,
     Customer,
     Identity,
+    IdentityLink,
+    IdentityValue,
     Order,
     OrderItem,
     Product,
@@ -112,6 +115,22 @@ def customers(plan: DemoPlan) -> Iterable[object]:
         )
 
 
+def identity_values(plan: DemoPlan) -> Iterable[object]:
+    """The graph node of each identity (every demo value is distinct and strong)."""
+    protector = get_protector()
+    number = 0
+    for group in plan.people.identities.groups:
+        kind = group.kind.value
+        for position, value in enumerate(group.values):
+            number += 1
+            created = moment(int(group.created_at[position]))
+            yield IdentityValue(
+                id=number, kind=kind, scope=group.scope,
+                value_index=protector.blind_index(value, kind), value=value,
+                strength="strong", status="usable", first_seen_at=created, updated_at=created,
+            )
+
+
 def identities(plan: DemoPlan) -> Iterable[object]:
     protector = get_protector()
     number = 0
@@ -125,7 +144,25 @@ def identities(plan: DemoPlan) -> Iterable[object]:
                 value_index=protector.blind_index(value, kind), value=value,
                 source=group.sources[position],
                 created_at=moment(int(group.created_at[position])),
+                value_id=number, origin_customer_id=customer + 1,
             )
+
+
+def links(plan: DemoPlan) -> Iterable[object]:
+    """Each customer's smallest node linked to its others, as OneID links them."""
+    held: dict[int, list[tuple[int, int]]] = {}
+    number = 0
+    for group in plan.people.identities.groups:
+        for position, customer in enumerate(group.customer.tolist()):
+            number += 1
+            held.setdefault(customer, []).append((number, int(group.created_at[position])))
+    link = 0
+    for nodes in held.values():
+        hub, hub_seen = min(nodes)
+        for node, seen in sorted(nodes)[1:]:
+            link += 1
+            yield IdentityLink(id=link, value_a_id=hub, value_b_id=node,
+                               first_seen_at=moment(max(hub_seen, seen)))
 
 
 def consents(plan: DemoPlan) -> Iterable[object]:
@@ -176,7 +213,8 @@ def orm_baseline(engine: Engine, options: DemoOptions) -> None:
     plan = plan_demo(options)
     tables = chain(
         organisation(plan, hash_password(DEMO_PASSWORD)),
-        (list(build(plan)) for build in (customers, identities, consents, orders, items)),
+        (list(build(plan)) for build in (customers, identity_values, identities, links,
+                                         consents, orders, items)),
     )
     with Session(engine) as session:
         for objects in tables:  # a flush per table: the models declare no relationships

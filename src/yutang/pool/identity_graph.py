@@ -9,8 +9,6 @@ from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 Node = TypeVar("Node", bound=Hashable)
 
@@ -93,6 +91,10 @@ def component_labels(
     node_count: int, left: NDArray[np.integer], right: NDArray[np.integer]
 ) -> NDArray[np.int32]:
     """Connected-component label of each of ``node_count`` nodes over the links ``left–right``."""
+    # SciPy is imported here: it costs a third of a second, and most commands never label.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     weights = np.ones(left.size, dtype=np.int8)
     graph = coo_matrix((weights, (left, right)), shape=(node_count, node_count)).tocsr()
     _, labels = connected_components(graph, directed=False)
