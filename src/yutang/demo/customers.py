@@ -49,7 +49,6 @@ BIRTHDAY_SHARE = 0.35
 # Identifiers that only mean something inside an app or a corp carry its id as their scope.
 OFFICIAL_ACCOUNT_APPID = "wx5f2e8a1c9b3d7046"
 MINI_PROGRAM_APPID = "wx8c1d4f7a2e6b9053"
-WECOM_CORP_ID = "ww3a7e1c9f5b2d8064"
 
 
 @dataclass(frozen=True)
@@ -211,8 +210,7 @@ IDENTITY_SPECS: tuple[IdentitySpec, ...] = (
     IdentitySpec(IdentityKind.WECHAT_UNIONID, "wechat",
                  {"WECOM": 0.2, "GROUP": 0.15, "STORE": 0.05, "OA": 0.6, "MINIPROGRAM": 0.6,
                   "REFERRAL": 0.5, "MOMENTS_ADS": 0.5, "DOUYIN_ADS": 0.05, "APP": 0.05}, 0.01),
-    IdentitySpec(IdentityKind.WECOM_EXTERNAL_USERID, "wecom", {"WECOM": 1.0}, 0.01,
-                 scope=WECOM_CORP_ID),
+    IdentitySpec(IdentityKind.WECOM_EXTERNAL_USERID, "wecom", {"WECOM": 1.0}, 0.01),
     IdentitySpec(IdentityKind.WECHAT_OPENID, "mini_program",
                  {"MINIPROGRAM": 1.0, "REFERRAL": 0.5, "MOMENTS_ADS": 0.5, "GROUP": 0.15}, 0.01,
                  scope=MINI_PROGRAM_APPID, scope_name="mini_program"),

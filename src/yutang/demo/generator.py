@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
 from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
+from yutang.demo.oneid_truth import TRUTH as ONEID_TRUTH
+from yutang.demo.oneid_truth import replay
 from yutang.demo.plan import (
     OWNER_USERNAME,
     DemoOptions,
@@ -50,6 +52,7 @@ from yutang.demo.staging import (
 from yutang.demo.tables import require_empty
 from yutang.demo.writers import seal_customers, seal_identities
 from yutang.kit.clock import add_months, local_day_start_utc, month_start
+from yutang.pool.models import Customer, Identity
 
 DEMO_PASSWORD = "yutang-demo"  # noqa: S105 (the documented password of a demo)
 DEMO_ACTOR = Principal.system("demo")
@@ -59,6 +62,9 @@ LOGIN_TRUTH = "demo_login"
 @dataclass(frozen=True)
 class DemoResult:
     customers: int
+    """Persons: live customers once the planted merges are done."""
+    customer_records: int
+    """Customer rows, merged ones included."""
     orders: int
     order_items: int
     identities: int
@@ -103,11 +109,16 @@ def generate_demo(
             password_hash=password_hash, policy=options.oneid, progress=report,
             finish=lambda session: _record_truth(session, plan, options),
         )
+    with engine.connect() as connection:
+        # The planted OneID events opened records and attached identities after the load.
+        records = connection.scalar(select(func.count()).select_from(Customer))
+        identities_now = connection.scalar(select(func.count()).select_from(Identity))
     return DemoResult(
         customers=counts.customers,
+        customer_records=int(records or 0),
         orders=counts.orders,
         order_items=counts.order_items,
-        identities=counts.identities,
+        identities=int(identities_now or 0),
         consents=counts.consents,
         stores=len(plan.people.stores),
         users=counts.users,
@@ -173,12 +184,16 @@ def planted_truth(plan: DemoPlan, options: DemoOptions) -> dict[str, dict[str, A
 
 
 def _record_truth(session: Session, plan: DemoPlan, options: DemoOptions) -> None:
-    """The planted truth rows and the audit row, in the load's transaction."""
+    """The planted OneID events replayed, then the planted truth rows and the audit row, in
+    the load's transaction."""
+    people = plan.people
+    oneid = replay(session, plan=people.oneid, customers=people.customers,
+                   identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
+                   observation_end=people.window.end)
     session.add_all(
         PlantedTruth(name=name, value=value)
-        for name, value in planted_truth(plan, options).items()
+        for name, value in {**planted_truth(plan, options), ONEID_TRUTH: oneid}.items()
     )
-    people = plan.people
     access_service.record_audit(
         session,
         actor=DEMO_ACTOR,

@@ -60,6 +60,9 @@ class DemoGraph:
     def write_nodes(self, loader: BulkLoader, rows: IdentityRows) -> IntegerArray:
         """One node per distinct (blind index, kind, scope), in that order; returns each
         row's node id."""
+        for kind, scope in zip(rows.kinds, rows.scopes, strict=True):
+            if scope and not self.policy.rule(kind).scoped:
+                raise ValueError(f"{kind.value} is not scoped; the plan gives it {scope!r}")
         count = len(rows.value_index)
         first = np.ones(count, dtype=bool)
         first[1:] = (rows.value_index[1:] != rows.value_index[:-1]) | (

@@ -21,6 +21,7 @@ from yutang.demo.customers import (
     plan_identities,
 )
 from yutang.demo.draws import generator
+from yutang.demo.oneid_truth import OneIdPlan, plan_oneid
 from yutang.demo.orders import ItemPlan, OrderPlan, plan_orders
 from yutang.demo.spend import SpendPlan, plan_spend
 from yutang.kit.clock import add_months, local_day_start_utc, month_start
@@ -33,7 +34,7 @@ Progress = Callable[[str, int, int], None]
 
 # Independent random streams per planner, so that changing one planner leaves the data of the
 # others as it was. Append new planners at the end.
-STREAMS = {"customers": 6, "identities": 1, "consents": 1, "orders": 6, "spend": 1}
+STREAMS = {"customers": 6, "identities": 1, "consents": 1, "orders": 6, "spend": 1, "oneid": 1}
 PLANNING = "planning"
 PLANNING_STEPS = 4
 
@@ -99,7 +100,10 @@ class PeoplePlan:
     channels: list[ChannelPlan]
     customers: CustomerPlan
     identities: IdentityPlan
+    """What the bulk load writes: without the split identities, with the look-alikes."""
     consents: ConsentPlan
+    oneid: OneIdPlan
+    """Replayed through OneID after the load (``oneid_truth``)."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +140,11 @@ def plan_people(options: DemoOptions, progress: Progress = ignore_progress) -> P
     progress(PLANNING, 1, PLANNING_STEPS)
     identities = plan_identities(streams["identities"][0], customers, window)
     consents = plan_consents(streams["consents"][0], customers, identities, window)
+    identities, oneid = plan_oneid(streams["oneid"][0], customers, identities, window)
     progress(PLANNING, 2, PLANNING_STEPS)
     return PeoplePlan(
         window=window, stores=stores, users=plan_users(stores), channels=channels,
-        customers=customers, identities=identities, consents=consents,
+        customers=customers, identities=identities, consents=consents, oneid=oneid,
     )
 
 

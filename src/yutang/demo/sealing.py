@@ -27,9 +27,17 @@ from yutang.kit.crypto import (
 
 T = TypeVar("T", covariant=True)
 
-# The normalisation applied before a blind index of each kind (the pool service's lookups
-# normalise the same way); other kinds are indexed as they are.
-NORMALISERS: dict[str, Callable[[str], str]] = {"phone": normalize_phone, "name": normalize_name}
+
+
+def _upper(value: str) -> str:
+    return value.strip().upper()
+
+
+# The normalisation applied before a blind index of each kind: what the pool's lookups do
+# (``pool.identity_rules.normalize_value``, which a test holds this to); others are stripped.
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "phone": normalize_phone, "name": normalize_name, "member_card": _upper, "device_id": _upper,
+}
 
 
 @dataclass(frozen=True)
