@@ -61,3 +61,14 @@ def test_a_stricter_policy_is_applied_to_existing_data(db: Session) -> None:
                      .where(Customer.merged_into_id.is_(None))) == 3
     assert plan_rebuild(db, stricter).splits == []
     assert db.scalars(select(MergeLog.action).order_by(MergeLog.id)).all()[-1] == "split"
+
+
+def test_live_customers_takes_more_ids_than_a_statement_may_bind(db: Session) -> None:
+    """A rebuild asks about every customer at once: more than SQLite's 32,766 variables."""
+    from yutang.pool.graph_repository import live_customers
+
+    found = oneid.resolve(db, identifiers=[IdentifierInput("phone", "13912345678")],
+                          trigger=Trigger("test", "live", SYSTEM))
+    assert found.customer is not None
+    asked = set(range(found.customer.id + 1, found.customer.id + 40_001)) | {found.customer.id}
+    assert live_customers(db, asked) == {found.customer.id}

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
@@ -107,18 +108,19 @@ def generate_demo(
         counts = load_plan(
             engine, plan, PersonalData(customers, identities, stager),
             password_hash=password_hash, policy=options.oneid, progress=report,
-            finish=lambda session: _record_truth(session, plan, options),
+            finish=lambda session: _record_truth(session, plan, options, report),
         )
     with engine.connect() as connection:
         # The planted OneID events opened records and attached identities after the load.
-        records = connection.scalar(select(func.count()).select_from(Customer))
-        identities_now = connection.scalar(select(func.count()).select_from(Identity))
+        records = counts.customers + _rows_after(connection, Customer.id, counts.customers)
+        identities_now = counts.identities + _rows_after(connection, Identity.id,
+                                                         counts.identities)
     return DemoResult(
         customers=counts.customers,
-        customer_records=int(records or 0),
+        customer_records=records,
         orders=counts.orders,
         order_items=counts.order_items,
-        identities=int(identities_now or 0),
+        identities=identities_now,
         consents=counts.consents,
         stores=len(plan.people.stores),
         users=counts.users,
@@ -127,6 +129,10 @@ def generate_demo(
         login_password=DEMO_PASSWORD,
         seconds=time.perf_counter() - started,
     )
+
+
+def _rows_after(connection: Connection, key: InstrumentedAttribute[int], last: int) -> int:
+    return int(connection.scalar(select(func.count()).where(key > last)) or 0)
 
 
 @contextmanager
@@ -183,13 +189,15 @@ def planted_truth(plan: DemoPlan, options: DemoOptions) -> dict[str, dict[str, A
     }
 
 
-def _record_truth(session: Session, plan: DemoPlan, options: DemoOptions) -> None:
+def _record_truth(
+    session: Session, plan: DemoPlan, options: DemoOptions, progress: Progress
+) -> None:
     """The planted OneID events replayed, then the planted truth rows and the audit row, in
     the load's transaction."""
     people = plan.people
     oneid = replay(session, plan=people.oneid, customers=people.customers,
                    identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
-                   observation_end=people.window.end)
+                   observation_end=people.window.end, progress=progress)
     session.add_all(
         PlantedTruth(name=name, value=value)
         for name, value in {**planted_truth(plan, options), ONEID_TRUTH: oneid}.items()

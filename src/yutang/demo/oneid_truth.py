@@ -19,7 +19,7 @@ planted truth ``oneid.records`` maps each record OneID opened to its person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,7 @@ MIN_LOOK_ALIKES = 4
 DEVICE_GROUP = "shared_device"
 FRONT_DESK_GROUP = "front_desk_phone"
 TRUTH = "oneid"
+STAGE = "OneID events"
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,15 @@ def replay(
     actor: Principal,
     policy: OneIdPolicy,
     observation_end: int,
+    progress: Callable[[str, int, int], None],
 ) -> dict[str, Any]:
     """Ingest the planted events; returns the planted truth (records opened → persons)."""
     arrivals = [_event(f"demo-oneid-arrive-{number}", "view", split.seen_at,
                        {split.kind.value: _value(split.kind, split.scope, split.value)})
                 for number, split in enumerate(plan.splits)]
+    total = 2 * len(arrivals) + sum(1 for _ in _traps(plan, customers, identities, 0))
     _ingest(session, arrivals, actor, policy)
+    progress(STAGE, len(arrivals), total)
     records = {
         str(_holder(session, split)): split.person + 1 for split in plan.splits
     }
@@ -191,6 +195,7 @@ def replay(
         for number, split in enumerate(plan.splits)]
     _ingest(session, [*bridges, *_traps(plan, customers, identities, observation_end)],
             actor, policy)
+    progress(STAGE, total, total)
     return {"records": records, **plan.counts,
             "person_of_identity": "the person of identity.origin_customer_id: records[id] "
             "for the records listed, else that customer id itself"}

@@ -102,14 +102,20 @@ def lock_graph(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK_KEY)))
 
 
+IN_LIST_CHUNK = 10_000
+"""Ids per ``IN (…)`` list: SQLite allows 32,766 bound variables in a statement."""
+
+
 def live_customers(session: Session, customer_ids: Collection[int]) -> set[int]:
-    if not customer_ids:
-        return set()
-    rows = session.execute(
-        select(Customer.id).where(Customer.id.in_(sorted(customer_ids)),
-                                  Customer.merged_into_id.is_(None))
-    )
-    return {int(row[0]) for row in rows}
+    """The unmerged customers among ``customer_ids`` (any number of them)."""
+    wanted = sorted(customer_ids)
+    live: set[int] = set()
+    for start in range(0, len(wanted), IN_LIST_CHUNK):
+        rows = session.execute(
+            select(Customer.id).where(Customer.id.in_(wanted[start:start + IN_LIST_CHUNK]),
+                                      Customer.merged_into_id.is_(None)))
+        live.update(int(row[0]) for row in rows)
+    return live
 
 
 def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> set[int]:
