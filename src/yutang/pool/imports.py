@@ -217,23 +217,23 @@ def _orders(session: Session, actor: Principal, chunk: Sequence[tuple[int, dict[
 
 def _customers(session: Session, actor: Principal, chunk: Sequence[tuple[int, dict[str, Any]]],
                policy: OneIdPolicy, summary: ImportSummary) -> None:
+    """The chunk's valid rows upserted together (one OneID pass); a row whose profile or
+    store is refused is listed and leaves nothing behind."""
+    lines: list[int] = []
+    items: list[CustomerIn] = []
     for line, row in chunk:
-        savepoint = session.begin_nested()
         try:
-            data = CustomerIn.model_validate(row)
-            result = customer_upsert.upsert_customer(session, actor=actor, data=data,
-                                                     policy=policy)
+            items.append(CustomerIn.model_validate(row))
         except ValidationError as error:
-            savepoint.rollback()
             summary.rejected.append((line, "invalid_customer",
                                      ingestion.validation_message(error)))
             continue
-        except DomainError as error:
-            savepoint.rollback()
-            summary.rejected.append((line, error.code, error.message))
-            continue
-        savepoint.commit()
-        if result.created:
+        lines.append(line)
+    results = customer_upsert.upsert_customers(session, actor=actor, items=items, policy=policy)
+    for line, result in zip(lines, results, strict=True):
+        if isinstance(result, DomainError):
+            summary.rejected.append((line, result.code, result.message))
+        elif result.created:
             summary.accepted += 1
         elif result.changed:
             summary.updated += 1
