@@ -54,8 +54,8 @@ class DemoGraph:
     policy: OneIdPolicy
     placeholders: NDArray[np.bytes_] = field(
         default_factory=lambda: np.asarray(sorted(placeholder_indexes()), dtype="S"))
-    _linkable: IdentityRows | None = None
-    _linkable_nodes: IntegerArray | None = None
+    _linkable: tuple[IntegerArray, IntegerArray, IntegerArray] | None = None
+    """Customer, node id and time of each identity whose value may link."""
 
     def write_nodes(self, loader: BulkLoader, rows: IdentityRows) -> IntegerArray:
         """One node per distinct (blind index, kind, scope), in that order; returns each
@@ -103,20 +103,16 @@ class DemoGraph:
                 "updated_at": seen,
             })
         linkable_rows = linkable[node_of_row]
-        self._linkable = IdentityRows(
-            group=rows.group[linkable_rows], kinds=rows.kinds, scopes=rows.scopes,
-            value_index=rows.value_index[linkable_rows], encrypted=[],
-            customer=rows.customer[linkable_rows], created_at=rows.created_at[linkable_rows])
         node_ids: IntegerArray = node_of_row + 1
-        self._linkable_nodes = node_ids[linkable_rows]
+        self._linkable = (rows.customer[linkable_rows], node_ids[linkable_rows],
+                          rows.created_at[linkable_rows])
         return node_ids
 
     def write_links(self, loader: BulkLoader) -> int:
         """Link each customer's strong usable values to its smallest one; returns the count."""
-        if self._linkable is None or self._linkable_nodes is None:
+        if self._linkable is None:
             raise RuntimeError("write the nodes before the links")
-        customer, node = self._linkable.customer, self._linkable_nodes
-        seen = self._linkable.created_at
+        customer, node, seen = self._linkable
         order = np.lexsort((node, customer))
         customer, node, seen = customer[order], node[order], seen[order]
         is_hub = np.ones(len(customer), dtype=bool)

@@ -182,7 +182,8 @@ def replay(
     arrivals = [_event(f"demo-oneid-arrive-{number}", "view", split.seen_at,
                        {split.kind.value: _value(split.kind, split.scope, split.value)})
                 for number, split in enumerate(plan.splits)]
-    total = 2 * len(arrivals) + sum(1 for _ in _traps(plan, customers, identities, 0))
+    traps = list(_traps(plan, customers, identities, observation_end))
+    total = 2 * len(arrivals) + len(traps)
     _ingest(session, arrivals, actor, policy)
     progress(STAGE, len(arrivals), total)
     records = {
@@ -193,8 +194,7 @@ def replay(
                {"phone": customers.phones[split.person],
                 split.kind.value: _value(split.kind, split.scope, split.value)})
         for number, split in enumerate(plan.splits)]
-    _ingest(session, [*bridges, *_traps(plan, customers, identities, observation_end)],
-            actor, policy)
+    _ingest(session, [*bridges, *traps], actor, policy)
     progress(STAGE, total, total)
     return {"records": records, **plan.counts,
             "person_of_identity": "the person of identity.origin_customer_id: records[id] "
@@ -208,21 +208,20 @@ def _traps(
         device = _value_of(identities, DEVICE_GROUP, person)
         yield _event(f"demo-oneid-device-{number}", "view", at - 1800,
                      {"device_id": device, "phone": customers.phones[person]})
-    unionids = {int(person): value for person, value in _group_values(identities, "wechat")}
+    unionid_group = _group(identities, IdentityKind.WECHAT_UNIONID.value)
+    unionids = dict(zip(unionid_group.customer.tolist(), unionid_group.values, strict=True))
     trapped = [person for person in plan.front_desk_holders.tolist() if person in unionids]
     for number, person in enumerate(trapped[:MAX_TRAPS]):
         yield _event(f"demo-oneid-front-desk-{number}", "pay", at - 900,
                      {"phone": FRONT_DESK_PHONE, "wechat_unionid": unionids[person]})
 
 
-def _group_values(identities: IdentityPlan, source: str) -> Iterator[tuple[int, str]]:
-    for group in identities.groups:
-        if group.kind is IdentityKind.WECHAT_UNIONID and group.sources[:1] == [source]:
-            yield from zip(group.customer.tolist(), group.values, strict=True)
+def _group(identities: IdentityPlan, name: str) -> IdentityGroup:
+    return next(group for group in identities.groups if group.name == name)
 
 
 def _value_of(identities: IdentityPlan, group_name: str, person: int) -> str:
-    group = next(group for group in identities.groups if group.name == group_name)
+    group = _group(identities, group_name)
     position = int(np.searchsorted(group.customer, person))
     return group.values[position]
 
