@@ -30,13 +30,15 @@ from yutang.access.errors import (
 )
 from yutang.access.models import ApiKey, AuditEntry, ConsoleSession, LoginFailure, User
 from yutang.access.roles import STORE_ROLES, ActorKind, Permission, Principal, Role
-from yutang.kit.clock import utcnow
+from yutang.kit.clock import ensure_utc, utcnow
 from yutang.org import service as org_service
 from yutang.org.models import Store
 from yutang.org.schemas import StoreCreate
 
 MIN_PASSWORD_LENGTH = 8
 API_KEY_PREFIX = "yt"
+LAST_USE_PRECISION = timedelta(minutes=1)
+"""How stale an API key's ``last_used_at`` may be."""
 
 _password_hasher = PasswordHasher()
 
@@ -377,7 +379,10 @@ def authenticate_api_key(session: Session, *, key: str) -> Principal:
         raise InvalidApiKey("the API key is not valid")
     if record.revoked_at is not None:
         raise InvalidApiKey("the API key has been revoked")
-    record.last_used_at = utcnow()
+    now = utcnow()
+    if record.last_used_at is None or now - ensure_utc(record.last_used_at) > LAST_USE_PRECISION:
+        # Not on every request: concurrent requests of one key would queue on its row.
+        record.last_used_at = now
     return Principal(
         kind=ActorKind.API_KEY,
         id=record.id,

@@ -30,8 +30,9 @@ def ingest_events(
 ) -> BatchResult:
     """Up to 1,000 events; idempotent by ``event_id``; a bad event never rejects the others."""
     policy = policy_of(request)
-    return writer(lambda session, principal: ingestion.ingest_events(
-        session, actor=principal, events=body.events, policy=policy
+    batch = ingestion.prepare_events(body.events, policy=policy)
+    return writer(lambda session, principal: ingestion.store_events(
+        session, actor=principal, batch=batch, policy=policy
     ))
 
 

@@ -122,7 +122,13 @@ def create_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return _sqlalchemy_create_engine(url, pool_pre_ping=True, **options)
+    # No server-side prepared statements: psycopg would prepare a statement after five runs and
+    # PostgreSQL could then keep a generic plan made while a table was nearly empty (a
+    # sequential scan of the identity graph, measured 25x slower at 10,000 customers).
+    # Planning these short statements afresh costs a tenth of a millisecond.
+    connect_args = {"prepare_threshold": None, **options.pop("connect_args", {})}
+    return _sqlalchemy_create_engine(url, pool_pre_ping=True, connect_args=connect_args,
+                                     **options)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

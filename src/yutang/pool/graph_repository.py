@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from yutang.kit.sql import in_list
 from yutang.pool.models import (
     Customer,
     CustomerTag,
@@ -35,7 +37,7 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-@dataclass
+@dataclass(slots=True)
 class ValueNode:
     """What resolution needs of an identity value (no plaintext: it is never needed here)."""
 
@@ -55,13 +57,13 @@ def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey
     assert isinstance(table, Table)
     rows = session.execute(
         select(table.c.id, table.c.kind, table.c.scope, table.c.value_index, table.c.strength,
-               table.c.status).where(table.c.value_index.in_(indexes))
+               table.c.status).where(in_list(table.c.value_index, indexes))
     ).all()
     nodes: dict[ValueKey, ValueNode] = {}
-    for row in rows:
-        key = (row[1], row[2], row[3])
+    for value_id, kind, scope, value_index, strength, status in rows:
+        key = (kind, scope, value_index)
         if key in keys:
-            nodes[key] = ValueNode(int(row[0]), *key, row[4], row[5])
+            nodes[key] = ValueNode(value_id, kind, scope, value_index, strength, status)
     return nodes
 
 
@@ -102,20 +104,13 @@ def lock_graph(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK_KEY)))
 
 
-IN_LIST_CHUNK = 10_000
-"""Ids per ``IN (…)`` list: SQLite allows 32,766 bound variables in a statement."""
-
-
 def live_customers(session: Session, customer_ids: Collection[int]) -> set[int]:
     """The unmerged customers among ``customer_ids`` (any number of them)."""
-    wanted = sorted(customer_ids)
-    live: set[int] = set()
-    for start in range(0, len(wanted), IN_LIST_CHUNK):
-        rows = session.execute(
-            select(Customer.id).where(Customer.id.in_(wanted[start:start + IN_LIST_CHUNK]),
-                                      Customer.merged_into_id.is_(None)))
-        live.update(int(row[0]) for row in rows)
-    return live
+    if not customer_ids:
+        return set()
+    rows = session.execute(select(Customer.id).where(in_list(Customer.id, customer_ids),
+                                                     Customer.merged_into_id.is_(None)))
+    return {int(row[0]) for row in rows}
 
 
 def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> set[int]:
@@ -124,7 +119,7 @@ def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> se
     if not customer_ids:
         return set()
     statement = select(Customer.id, Customer.merged_into_id).where(
-        Customer.id.in_(sorted(customer_ids))
+        in_list(Customer.id, customer_ids)
     )
     if is_postgresql(session):
         statement = statement.order_by(Customer.id).with_for_update(read=True)
@@ -153,13 +148,13 @@ def fan_outs(session: Session, value_ids: Collection[int]) -> dict[int, int]:
     as_a = (
         select(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope, func.count())
         .join(IdentityValue, IdentityValue.id == IdentityLink.value_b_id)
-        .where(IdentityLink.value_a_id.in_(ids))
+        .where(in_list(IdentityLink.value_a_id, ids))
         .group_by(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope)
     )
     as_b = (
         select(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope, func.count())
         .join(IdentityValue, IdentityValue.id == IdentityLink.value_a_id)
-        .where(IdentityLink.value_b_id.in_(ids))
+        .where(in_list(IdentityLink.value_b_id, ids))
         .group_by(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope)
     )
     counts: dict[tuple[int, str, str], int] = {}
@@ -178,8 +173,8 @@ def survivors(session: Session, customer_ids: Collection[int]) -> dict[int, int]
     pending = {customer: customer for customer in customer_ids}
     while pending:
         rows = session.execute(
-            select(Customer.id, Customer.merged_into_id).where(Customer.id.in_(sorted(
-                set(pending.values()))))
+            select(Customer.id, Customer.merged_into_id).where(
+                in_list(Customer.id, set(pending.values())))
         ).all()
         merged_into = {int(row[0]): row[1] for row in rows}
         next_round: dict[int, int] = {}
@@ -199,7 +194,7 @@ def existing_links(session: Session, pairs: Collection[tuple[int, int]]) -> set[
     left = {pair[0] for pair in pairs}
     rows = session.execute(
         select(IdentityLink.value_a_id, IdentityLink.value_b_id).where(
-            IdentityLink.value_a_id.in_(left)
+            in_list(IdentityLink.value_a_id, left)
         )
     ).all()
     return {(int(a), int(b)) for a, b in rows} & set(pairs)
@@ -226,7 +221,7 @@ def links_among(session: Session, value_ids: Collection[int]) -> list[tuple[int,
     ids = sorted(value_ids)
     rows = session.execute(
         select(IdentityLink.value_a_id, IdentityLink.value_b_id).where(
-            and_(IdentityLink.value_a_id.in_(ids), IdentityLink.value_b_id.in_(ids))
+            and_(in_list(IdentityLink.value_a_id, ids), in_list(IdentityLink.value_b_id, ids))
         )
     ).all()
     return [(int(a), int(b)) for a, b in rows]
@@ -238,14 +233,22 @@ def holders_of(session: Session, value_ids: Collection[int]) -> dict[int, set[in
         return {}
     rows = session.execute(
         select(Identity.value_id, Identity.customer_id).where(
-            Identity.value_id.in_(sorted(value_ids))
+            in_list(Identity.value_id, value_ids)
         )
     ).all()
     holders: dict[int, set[int]] = {}
-    for value_id, customer_id in rows:
-        if value_id is not None:
-            holders.setdefault(int(value_id), set()).add(int(customer_id))
+    for value_id, customer_id in cast("Sequence[tuple[int, int]]", rows):  # never NULL here
+        if value_id in holders:
+            holders[value_id].add(customer_id)
+        else:
+            holders[value_id] = {customer_id}
     return holders
+
+
+def insert_identities(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Put values on customers (``Identity`` rows, plaintext sealed by the column type)."""
+    if rows:
+        session.execute(insert(Identity), list(rows))
 
 
 def identities_of_customer(session: Session, customer_id: int) -> Sequence[Identity]:
@@ -258,7 +261,7 @@ def values_by_id(session: Session, value_ids: Collection[int]) -> dict[int, Iden
     if not value_ids:
         return {}
     rows = session.scalars(
-        select(IdentityValue).where(IdentityValue.id.in_(sorted(value_ids)))
+        select(IdentityValue).where(in_list(IdentityValue.id, value_ids))
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}

@@ -13,16 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
-from yutang.kit.clock import ensure_utc, utcnow
+from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
 from yutang.org import service as org_service
-from yutang.pool import channels, oneid
+from yutang.pool import channels, event_repository, oneid
 from yutang.pool import graph_repository as graph
 from yutang.pool.errors import BatchTooLarge
 from yutang.pool.ingest_schemas import (
@@ -33,7 +31,7 @@ from yutang.pool.ingest_schemas import (
     Rejection,
     ScopedValue,
 )
-from yutang.pool.models import Event, IdentityStatus
+from yutang.pool.models import IdentityStatus
 from yutang.pool.oneid import DEFAULT_POLICY, IdentifierInput, OneIdPolicy, PreparedValue, Trigger
 
 
@@ -105,28 +103,45 @@ def _record_touches(session: Session, inserted: Sequence[PendingEvent]) -> None:
         channels.record_touches(session, contacts)
 
 
-def ingest_events(
-    session: Session,
-    *,
-    actor: Principal,
-    events: Sequence[Mapping[str, Any]],
-    policy: OneIdPolicy = DEFAULT_POLICY,
-) -> BatchResult:
-    """Store a batch of events; answers what was accepted, duplicated and rejected (why)."""
-    access_service.require(actor, Permission.CUSTOMERS_WRITE)
+@dataclass
+class PreparedEvents:
+    """A batch validated and prepared (blind indexes computed) outside any transaction."""
+
+    pending: list[PendingEvent]
+    rejected: list[Rejection]
+
+
+def prepare_events(events: Sequence[Mapping[str, Any]], *,
+                   policy: OneIdPolicy = DEFAULT_POLICY) -> PreparedEvents:
+    """Validate a batch of events and prepare their identifiers: pure CPU work, done before
+    the write transaction so that concurrent requests overlap it (SQLite has one writer)."""
     if len(events) > MAX_EVENTS_PER_CALL:
         raise BatchTooLarge(
             f"at most {MAX_EVENTS_PER_CALL} events per call, got {len(events)}",
             limit=MAX_EVENTS_PER_CALL, received=len(events),
         )
-    stores = {store.code: store.id for store in org_service.list_stores(session)}
     rejected: list[Rejection] = []
+    pending: list[PendingEvent] = []
+    for index, raw in enumerate(events):
+        try:
+            pending.append(_validate_event(index, raw, policy))
+        except RecordRejected as rejection:
+            rejected.append(rejection.rejection)
+    return PreparedEvents(pending=pending, rejected=rejected)
+
+
+def store_events(session: Session, *, actor: Principal, batch: PreparedEvents,
+                 policy: OneIdPolicy = DEFAULT_POLICY) -> BatchResult:
+    """Store a prepared batch; answers what was accepted, duplicated and rejected (why)."""
+    access_service.require(actor, Permission.CUSTOMERS_WRITE)
+    stores = {store.code: store.id for store in org_service.list_stores(session)}
+    rejected = list(batch.rejected)
     pending: list[PendingEvent] = []
     seen_ids: set[str] = set()
     duplicates = 0
-    for index, raw in enumerate(events):
+    for item in batch.pending:
         try:
-            item = _validate_event(index, raw, stores, policy, actor)
+            _place_in_store(item, stores, actor)
         except RecordRejected as rejection:
             rejected.append(rejection.rejection)
             continue
@@ -135,7 +150,8 @@ def ingest_events(
             continue
         seen_ids.add(item.reference)
         pending.append(item)
-    known = _existing_event_ids(session, [item.reference for item in pending])
+    rejected.sort(key=lambda rejection: rejection.index)
+    known = event_repository.existing_event_ids(session, [item.reference for item in pending])
     duplicates += sum(1 for item in pending if item.reference in known)
     pending = [item for item in pending if item.reference not in known]
     resolve_records(session, pending, actor, policy)
@@ -146,14 +162,26 @@ def ingest_events(
     return BatchResult(accepted=len(inserted), duplicates=duplicates, rejected=rejected)
 
 
+def ingest_events(
+    session: Session,
+    *,
+    actor: Principal,
+    events: Sequence[Mapping[str, Any]],
+    policy: OneIdPolicy = DEFAULT_POLICY,
+) -> BatchResult:
+    """Validate and store a batch of events in the caller's transaction."""
+    access_service.require(actor, Permission.CUSTOMERS_WRITE)
+    return store_events(session, actor=actor, batch=prepare_events(events, policy=policy),
+                        policy=policy)
+
+
 class RecordRejected(Exception):
     def __init__(self, index: int, code: str, message: str) -> None:
         super().__init__(message)
         self.rejection = Rejection(index=index, code=code, message=message)
 
 
-def _validate_event(index: int, raw: Mapping[str, Any], stores: Mapping[str, int],
-                    policy: OneIdPolicy, actor: Principal) -> PendingEvent:
+def _validate_event(index: int, raw: Mapping[str, Any], policy: OneIdPolicy) -> PendingEvent:
     if not isinstance(raw, Mapping):
         raise RecordRejected(index, "invalid_event", "an event must be a JSON object")
     try:
@@ -164,59 +192,74 @@ def _validate_event(index: int, raw: Mapping[str, Any], stores: Mapping[str, int
         prepared = oneid.prepare(identifiers_from(event.identities), policy)
     except DomainError as error:
         raise RecordRejected(index, error.code, error.message) from error
-    store_id = None
-    if event.store is not None:
-        if event.store not in stores:
-            raise RecordRejected(index, "store_not_found", f"no store with code {event.store!r}")
-        store_id = stores[event.store]
-    if actor.is_store_scoped and store_id not in (None, actor.store_id):
-        raise RecordRejected(index, "store_not_found", f"no store with code {event.store!r}")
     return PendingEvent(index=index, reference=event.event_id, trigger="event",
                         seen_at=event.occurred_at, prepared=prepared, event=event,
-                        store_id=store_id if store_id is not None else actor.store_id)
+                        store_id=None)
 
 
-def _existing_event_ids(session: Session, event_ids: Sequence[str]) -> set[str]:
-    if not event_ids:
-        return set()
-    return set(session.scalars(select(Event.event_id).where(Event.event_id.in_(event_ids))))
+def _place_in_store(item: PendingEvent, stores: Mapping[str, int], actor: Principal) -> None:
+    """The event's store: the one it names (which a store-scoped caller must own), else the
+    caller's."""
+    assert item.event is not None
+    code = item.event.store
+    store_id = None
+    if code is not None:
+        if code not in stores:
+            raise RecordRejected(item.index, "store_not_found", f"no store with code {code!r}")
+        store_id = stores[code]
+    if actor.is_store_scoped and store_id not in (None, actor.store_id):
+        raise RecordRejected(item.index, "store_not_found", f"no store with code {code!r}")
+    item.store_id = store_id if store_id is not None else actor.store_id
 
 
 def resolve_records(session: Session, pending: Sequence[PendingRecord], actor: Principal,
                     policy: OneIdPolicy) -> None:
     """Resolve a batch's records to customers.
 
-    When the graph already knows every record (known values, one live customer each, links
-    in place), the answers are read in bulk with the customers share-locked. Otherwise the
-    whole batch goes through ``oneid.resolve_many`` under the graph lock, so concurrent
-    batches change the graph one at a time and no answer is left stale by a merge.
+    Records the graph already knows (known values, one live customer each, links in place)
+    are answered in bulk. The rest go through ``oneid.resolve_many`` under the graph lock.
+    Every change of the graph (merge, split) happens under that lock, so once it is held the
+    bulk answers can only be stale by a merge committed before: they are checked again then.
+    Without any record to change the graph, the bulk answers' customers are share-locked
+    instead (PostgreSQL), so a concurrent merge waits for what we attach to them.
     """
-    if graph.is_postgresql(session) and not _classify(session, pending) and not _confirm_live(
-        session, pending
-    ):
-        return  # SQLite writers are serial anyway: one pass through resolve_many is cheaper
+    slow = _classify(session, pending)
+    if slow:
+        graph.lock_graph(session)
+        slow_indexes = {item.index for item in slow}
+        fast = [item for item in pending if item.index not in slow_indexes]
+        slow = sorted([*slow, *_confirm_live(session, fast)], key=lambda item: item.index)
+    else:
+        slow = _confirm_live(session, pending)
+    if not slow:
+        return
     records = [
         oneid.RecordToResolve(prepared=item.prepared, seen_at=item.seen_at,
                               trigger=Trigger(item.trigger, item.reference, actor),
                               store_id=item.store_id)
-        for item in pending
+        for item in slow
     ]
     oneid.resolve_many(session, records, policy)
-    for item, record in zip(pending, records, strict=True):
+    for item, record in zip(slow, records, strict=True):
         item.customer_id = record.customer_id
         item.resolved_value_id = record.resolved_value_id
 
 
 def _confirm_live(session: Session, resolved: Sequence[PendingRecord]) -> list[PendingRecord]:
-    """Share-lock the customers found in bulk; records whose customer was merged meanwhile."""
+    """Share-lock the customers found in bulk; the records whose customer was merged
+    meanwhile (their answers are cleared)."""
     owners = {item.customer_id for item in resolved if item.customer_id is not None}
     live = graph.lock_customers_shared(session, owners)
-    return [item for item in resolved if item.customer_id is not None
-            and item.customer_id not in live]
+    stale = [item for item in resolved
+             if item.customer_id is not None and item.customer_id not in live]
+    for item in stale:
+        item.customer_id = item.resolved_value_id = None
+    return stale
 
 
 def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[PendingRecord]:
-    """Resolve records whose every identifier is known and held by one live customer.
+    """Resolve records whose every identifier is known and held by one customer (whether
+    that customer is still live is checked by ``_confirm_live``).
 
     Returns, in order, the records that need the full resolution (new values, new links, or
     values spread over several customers).
@@ -224,8 +267,6 @@ def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[Pendin
     keys = {value.key for item in pending for value in item.prepared}
     nodes = graph.values_by_key(session, keys)
     holders = graph.holders_of(session, [node.id for node in nodes.values()])
-    candidates = {customer for owners in holders.values() for customer in owners}
-    live = graph.live_customers(session, candidates)
     slow: list[PendingRecord] = []
     pairs_needed: dict[int, set[tuple[int, int]]] = {}
     for item in pending:
@@ -241,7 +282,7 @@ def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[Pendin
         if not linkable:
             continue  # nothing that names a person: the event stays anonymous
         owners = {owner for node in linkable for owner in holders.get(node.id, set())}
-        if len(owners) != 1 or not owners <= live:
+        if len(owners) != 1:
             slow.append(item)
             continue
         (owner,) = owners
@@ -269,27 +310,8 @@ def _insert_events(session: Session, pending: Iterable[PendingEvent]) -> set[str
     now = utcnow()
     rows = []
     for item in pending:
-        assert item.event is not None
-        rows.append({
-            "event_id": item.event.event_id,
-            "type": item.event.type,
-            "occurred_at": ensure_utc(item.event.occurred_at),
-            "received_at": now,
-            "customer_id": item.customer_id,
-            "store_id": item.store_id,
-            "channel_id": item.channel_id,
-            "properties": item.event.properties,
-            "resolved_value_id": item.resolved_value_id,
-        })
-    if not rows:
-        return set()
-    table = Event.__table__
-    assert isinstance(table, Table)
-    dialect = postgresql if graph.is_postgresql(session) else sqlite
-    statement = (
-        dialect.insert(table)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(table.c.event_id)
-    )
-    return {str(row[0]) for row in session.execute(statement, rows)}
-
+        event = item.event
+        assert event is not None
+        rows.append((event.event_id, event.type, event.occurred_at, now, item.customer_id,
+                     item.store_id, item.channel_id, event.properties, item.resolved_value_id))
+    return set(event_repository.insert_new_events(session, rows))

@@ -15,7 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from itertools import combinations
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -68,9 +70,16 @@ class OneIdPolicy:
     max_customers_per_value: int = 3
 
     def rule(self, kind: IdentityKind) -> KindRule:
-        rule = DEFAULT_RULES[kind]
-        strength = Strength.WEAK if kind in self.weak_kinds else Strength.STRONG
-        return KindRule(kind=kind, strength=strength, scoped=rule.scoped)
+        return self._rules[kind]
+
+    @cached_property
+    def _rules(self) -> dict[IdentityKind, KindRule]:
+        return {
+            kind: KindRule(kind=kind,
+                           strength=Strength.WEAK if kind in self.weak_kinds else Strength.STRONG,
+                           scoped=rule.scoped)
+            for kind, rule in DEFAULT_RULES.items()
+        }
 
 
 DEFAULT_POLICY = OneIdPolicy()
@@ -83,18 +92,17 @@ class IdentifierInput:
     scope: str = ""
 
 
-@dataclass(frozen=True)
-class PreparedValue:
+class PreparedValue(NamedTuple):
+    """A record's identifier, validated, normalised, judged and blind-indexed."""
+
     kind: IdentityKind
     scope: str
     normalized: str
     value_index: str
     strength: Strength
     verdict: ValueVerdict
-
-    @property
-    def key(self) -> graph.ValueKey:
-        return (self.kind.value, self.scope, self.value_index)
+    key: graph.ValueKey
+    """(kind, scope, value_index): the value's identity in the graph."""
 
 
 @dataclass
@@ -125,38 +133,37 @@ class Resolution:
     refused: list[tuple[str, str]] = field(default_factory=list)
 
 
+_KINDS = {kind.value: kind for kind in IdentityKind}
+_PRIORITY = {kind.value: rank for rank, kind in enumerate(KIND_PRIORITY)}
+
+
 def parse_kind(kind: str) -> IdentityKind:
-    try:
-        return IdentityKind(kind)
-    except ValueError as error:
+    found = _KINDS.get(kind)
+    if found is None:
         known = ", ".join(item.value for item in IdentityKind)
-        raise UnknownIdentityKind(
-            f"unknown identity kind {kind!r} (known: {known})", kind=kind
-        ) from error
+        raise UnknownIdentityKind(f"unknown identity kind {kind!r} (known: {known})", kind=kind)
+    return found
 
 
 def prepare(identifiers: Iterable[IdentifierInput], policy: OneIdPolicy) -> list[PreparedValue]:
     """Validate kinds, normalise values, judge them and compute their blind indexes."""
-    protector = get_protector()
+    blind_index = get_protector().blind_index
     prepared: dict[graph.ValueKey, PreparedValue] = {}
     for identifier in identifiers:
         kind = parse_kind(identifier.kind)
         rule = policy.rule(kind)
         normalized = normalize_value(kind, identifier.value)
-        value = PreparedValue(
-            kind=kind,
-            scope=identifier.scope.strip() if rule.scoped else "",
-            normalized=normalized,
-            value_index=protector.blind_index(normalized, kind.value),
-            strength=rule.strength,
-            verdict=judge_value(kind, normalized),
-        )
-        prepared.setdefault(value.key, value)
+        scope = identifier.scope.strip() if rule.scoped else ""
+        value_index = blind_index(normalized, kind.value)
+        key = (kind.value, scope, value_index)
+        if key not in prepared:
+            prepared[key] = PreparedValue(kind, scope, normalized, value_index, rule.strength,
+                                          judge_value(kind, normalized), key)
     return list(prepared.values())
 
 
 def priority(kind: str) -> int:
-    return KIND_PRIORITY.index(IdentityKind(kind))
+    return _PRIORITY[kind]
 
 
 def upsert_values(
@@ -220,9 +227,10 @@ def resolve_many(session: Session, records: Sequence[RecordToResolve],
     nodes = upsert_values(session, [value for record in records for value in record.prepared],
                           at)
     values_of = [[nodes[value.key] for value in record.prepared] for record in records]
-    _link(session, records, values_of, policy, at)
+    refused_any = _link(session, records, values_of, policy, at)
     linkable_of = [[value for value in values if is_linkable(value)] for values in values_of]
-    owners = _owners(session, {value.id for values in linkable_of for value in values})
+    holders = graph.holders_of(session, {value.id for values in values_of for value in values})
+    owners = _owners(session, holders, {value.id for values in linkable_of for value in values})
     components = _components(linkable_of, owners)
     customer_of_component = _apply_components(session, records, linkable_of, components)
     for record, values, linkable in zip(records, values_of, linkable_of, strict=True):
@@ -240,32 +248,39 @@ def resolve_many(session: Session, records: Sequence[RecordToResolve],
         else:
             continue
         record.resolved_value_id = ranked[0].id
-    _attach(session, records, values_of, at)
+    if refused_any or any(record.merged_customer_ids for record in records):
+        holders = graph.holders_of(session, {value.id for values in values_of
+                                             for value in values})
+    _attach(session, records, values_of, holders, at)
 
 
 def _link(session: Session, records: Sequence[RecordToResolve],
           values_of: Sequence[Sequence[graph.ValueNode]], policy: OneIdPolicy,
-          at: datetime) -> None:
-    """Record the evidence; a value that now fans out too widely is refused and split off."""
+          at: datetime) -> bool:
+    """Record the evidence; a value that now fans out too widely is refused and split off
+    (answers whether any was)."""
     pairs: dict[tuple[int, int], RecordToResolve] = {}
     for record, values in zip(records, values_of, strict=True):
         linkable = [value for value in values if is_linkable(value)]
         for a, b in combinations(linkable, 2):
             pairs.setdefault((min(a.id, b.id), max(a.id, b.id)), record)
     if not pairs:
-        return
+        return False
     new_pairs = set(pairs) - graph.existing_links(session, pairs)
     if not new_pairs:
-        return
+        return False
     graph.insert_links(session, sorted(new_pairs), at)
     touched = sorted({value_id for pair in new_pairs for value_id in pair})
     fan_outs = graph.fan_outs(session, touched)
     nodes = {value.id: value for values in values_of for value in values}
+    refused = False
     for value_id in touched:
         if fan_outs.get(value_id, 0) > policy.max_customers_per_value:
             record = next(pairs[pair] for pair in sorted(new_pairs) if value_id in pair)
             _refuse_shared(session, nodes[value_id], fan_outs[value_id], policy,
                            record.trigger, at)
+            refused = True
+    return refused
 
 
 def _refuse_shared(session: Session, value: graph.ValueNode, fan_out: int,
@@ -287,12 +302,13 @@ def _refuse_shared(session: Session, value: graph.ValueNode, fan_out: int,
                                                trigger.actor))
 
 
-def _owners(session: Session, value_ids: set[int]) -> dict[int, set[int]]:
-    """value id → the live customers holding it (following merges made meanwhile)."""
-    holders = graph.holders_of(session, value_ids)
-    survivors = graph.survivors(session, {c for cs in holders.values() for c in cs})
+def _owners(session: Session, holders: dict[int, set[int]],
+            value_ids: set[int]) -> dict[int, set[int]]:
+    """value id (of ``value_ids``) → the live customers holding it (following merges)."""
+    held = {value_id: holders[value_id] for value_id in value_ids if value_id in holders}
+    survivors = graph.survivors(session, {c for cs in held.values() for c in cs})
     return {value_id: {survivors[customer] for customer in customers}
-            for value_id, customers in holders.items()}
+            for value_id, customers in held.items()}
 
 
 def _components(linkable_of: Sequence[Sequence[graph.ValueNode]],
@@ -353,27 +369,26 @@ def _apply_components(session: Session, records: Sequence[RecordToResolve],
 
 
 def _attach(session: Session, records: Sequence[RecordToResolve],
-            values_of: Sequence[Sequence[graph.ValueNode]], at: datetime) -> None:
-    """Every value a record carried goes on the record's customer (once)."""
+            values_of: Sequence[Sequence[graph.ValueNode]], held: dict[int, set[int]],
+            at: datetime) -> None:
+    """Every value a record carried goes on the record's customer (once); ``held`` is who
+    holds each value now."""
     wanted: dict[tuple[int, int], tuple[graph.ValueNode, str]] = {}
     for record, values in zip(records, values_of, strict=True):
         if record.customer_id is None:
             continue
         plain = {value.key: value.normalized for value in record.prepared}
         for value in values:
-            wanted.setdefault((record.customer_id, value.id),
-                              (value, plain[(value.kind, value.scope, value.value_index)]))
-    if not wanted:
-        return
-    held = graph.holders_of(session, {value_id for _, value_id in wanted})
-    session.add_all(
-        Identity(customer_id=customer_id, kind=value.kind, scope=value.scope,
-                 value_index=value.value_index, value=plain_value, value_id=value.id,
-                 origin_customer_id=customer_id, source="oneid", created_at=at)
-        for (customer_id, value_id), (value, plain_value) in wanted.items()
-        if customer_id not in held.get(value_id, set())
-    )
-    session.flush()
+            if record.customer_id not in held.get(value.id, ()):
+                wanted.setdefault((record.customer_id, value.id),
+                                  (value, plain[(value.kind, value.scope, value.value_index)]))
+    if wanted:
+        graph.insert_identities(session, [
+            {"customer_id": customer_id, "kind": value.kind, "scope": value.scope,
+             "value_index": value.value_index, "value": plain_value, "value_id": value.id,
+             "origin_customer_id": customer_id, "source": "oneid", "created_at": at}
+            for (customer_id, _), (value, plain_value) in wanted.items()
+        ])
 
 
 def detach_identity(session: Session, *, actor: Principal, customer: Customer,

@@ -1,0 +1,93 @@
+"""SQL constructs that keep hot statements cheap on both backends.
+
+``column IN (:a, :b, …)`` with hundreds of values costs a lot per execution: SQLAlchemy renders
+one placeholder per value (so the statement is never the same twice), the driver binds each
+one, and PostgreSQL plans a long list. ``in_list`` binds the values as *one* parameter instead:
+
+- PostgreSQL: ``column = ANY(:values)`` with an array;
+- SQLite: ``column IN (SELECT value FROM json_each(:values))`` with a JSON array (SQLite
+  still probes the column's index for each value).
+
+The statement text is constant, so SQLAlchemy's compiled cache and PostgreSQL's prepared
+statements are reused batch after batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, Text, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean, TypeDecorator, TypeEngine
+
+
+class _ValueList(TypeDecorator[list[Any]]):
+    """A list bound as one parameter: an array on PostgreSQL, JSON text on SQLite."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, textual: bool) -> None:
+        super().__init__()
+        self.textual = textual
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Text() if self.textual else BigInteger()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value)
+
+
+_INTEGERS = _ValueList(textual=False)
+_TEXTS = _ValueList(textual=True)
+
+
+class InList(ColumnElement[bool]):
+    """``column`` is one of the values bound to ``parameter`` (see the module docstring)."""
+
+    __visit_name__ = "yutang_in_list"
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: no "= 1" appended where booleans are ints
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's visitor protocol)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("parameter", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], parameter: BindParameter[Any]) -> None:
+        self.column = column
+        self.parameter = parameter
+
+
+def in_list(column: Any, values: Collection[int] | Collection[str]) -> InList:
+    """``column`` is one of ``values``, bound as one parameter (integers for an integer
+    column, strings for any other)."""
+    ordered = sorted(values)
+    textual = not isinstance(column.type, Integer)
+    parameter = bindparam(None, ordered, type_=_TEXTS if textual else _INTEGERS,
+                          unique=True)
+    return InList(column, parameter)
+
+
+@compiles(InList, "postgresql")
+def _in_list_postgresql(element: InList, compiler: SQLCompiler, **options: Any) -> str:
+    column = compiler.process(element.column, **options)
+    return f"{column} = ANY({compiler.process(element.parameter, **options)})"
+
+
+@compiles(InList)
+def _in_list_sqlite(element: InList, compiler: SQLCompiler, **options: Any) -> str:
+    column = compiler.process(element.column, **options)
+    parameter = compiler.process(element.parameter, **options)
+    return f"{column} IN (SELECT value FROM json_each({parameter}))"  # noqa: S608 (compiled)
