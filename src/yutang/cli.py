@@ -360,5 +360,122 @@ def oneid_rebuild(
             raise typer.Exit(code=1)
 
 
+wecom_app = typer.Typer(help="WeCom (企业微信): callback settings.", no_args_is_help=True)
+app.add_typer(wecom_app, name="wecom")
+
+
+@wecom_app.command("configure")
+def wecom_configure(
+    corp_id: Annotated[str, typer.Option("--corp-id")],
+    token: Annotated[str, typer.Option("--token", help="The callback Token")],
+    aes_key: Annotated[str, typer.Option("--aes-key", help="The 43-character EncodingAESKey")],
+    secret: Annotated[str, typer.Option("--secret", help="The app's Secret")],
+    agent_id: Annotated[str, typer.Option("--agent-id")] = "",
+    welcome_text: Annotated[str | None, typer.Option("--welcome-text")] = None,
+    db: DbOption = None,
+) -> None:
+    """Store the corp's callback token, EncodingAESKey and secret (encrypted at rest)."""
+    from yutang.connectors.wecom import service as wecom_service
+    from yutang.connectors.wecom.schemas import CorpConfigIn
+
+    data = CorpConfigIn(corp_id=corp_id, token=token, encoding_aes_key=aes_key, secret=secret,
+                        agent_id=agent_id, welcome_text=welcome_text)
+    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
+        corp = wecom_service.configure_corp(session, actor=CLI_ACTOR, data=data)
+        console.print(f"WeCom corp {corp.corp_id} configured; callback URL: "
+                      "https://<your host>/connectors/wecom/callback")
+
+
+@app.command("wecom-sim")
+def wecom_sim(
+    port: Annotated[int, typer.Option("--port")] = 8900,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    callback_url: Annotated[str, typer.Option("--callback-url")] = (
+        "http://127.0.0.1:8000/connectors/wecom/callback"),
+    customers: Annotated[int, typer.Option("--customers", min=0,
+                                           help="Customers to play arriving (0: none)")] = 20,
+    interval: Annotated[float, typer.Option("--interval", min=0.0,
+                                            help="Seconds between arrivals")] = 3.0,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    corp_id: Annotated[str | None, typer.Option("--corp-id",
+                                                help="Default: the configured corp")] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve a local WeCom and play customers adding staff through your channel codes."""
+    from yutang.connectors.wecom import service as wecom_service
+    from yutang.connectors.wecom import simulator as wecom_simulator
+
+    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
+        setup = wecom_service.simulator_setup(session, actor=CLI_ACTOR, corp_id=corp_id)
+    keys = setup.keys
+    simulator = wecom_simulator.WeComSimulator(
+        wecom_simulator.SimulatedCorp(corp_id=keys.corp_id, secret=keys.secret,
+                                      token=keys.token, encoding_aes_key=keys.encoding_aes_key),
+        callback_url=callback_url, callback_tries=3)
+    staff = setup.staff_userids or ["staff01"]
+    wecom_simulator.run_simulator(
+        simulator, host=host, port=port, report=console.print,
+        scenario=lambda: wecom_simulator.play_demo_scenario(
+            simulator, staff=staff, states=setup.states, customers=customers,
+            interval_seconds=interval, seed=seed, report=console.print))
+
+
+
+@app.command("clv")
+def clv(
+    transactions: Annotated[Path, typer.Option(
+        "--transactions", help="CSV with the columns customer_id,date,amount")],
+    observation_end: Annotated[str | None, typer.Option(
+        "--observation-end", help="YYYY-MM-DD (default: the last date in the file)")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="day or week (T, recency in days/7)")]
+    = "week",
+    predict_periods: Annotated[float, typer.Option(
+        "--predict-periods", min=0, help="Horizon of expected purchases, in units")] = 39,
+    clv_months: Annotated[int, typer.Option("--clv-months", min=1)] = 12,
+    monthly_discount: Annotated[float, typer.Option("--monthly-discount", min=0)] = 0.01,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write one row per customer to this CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the parameters as JSON")]
+    = False,
+) -> None:
+    """Fit BG/NBD and Gamma-Gamma to a transactions file; P(alive), purchases and CLV."""
+    import json
+
+    from yutang.analytics.clv_tool import (
+        ClvOptions,
+        parse_observation_end,
+        parse_time_unit,
+        run_clv,
+    )
+
+    try:
+        options = ClvOptions(
+            observation_end=parse_observation_end(observation_end) if observation_end else None,
+            unit=parse_time_unit(unit), predict_periods=predict_periods,
+            clv_months=clv_months, monthly_discount=monthly_discount,
+        )
+        with errors.status("reading the transactions") as status:
+            result = run_clv(transactions, options, progress=status.update)
+    except DomainError as error:
+        errors.print(f"error {error.code}: {error.message}", markup=False, highlight=False,
+                     soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    if out is not None:
+        result.write_table(out)
+    if as_json:
+        print(json.dumps(result.as_json()))
+        return
+    purchases, spend = result.purchases, result.spend
+    console.print(f"{result.customers:,} customers observed to "
+                  f"{result.observation_end.isoformat()}, time in {options.unit.value}s")
+    for label, fit, names in (("BG/NBD", purchases, ("r", "alpha", "a", "b")),
+                              ("Gamma-Gamma", spend, ("p", "q", "v"))):
+        shown = ", ".join(f"{name} = {getattr(fit.parameters, name):.6g} "
+                          f"(± {getattr(fit.standard_errors, name):.3g})" for name in names)
+        console.print(f"{label}: {shown}; log-likelihood {fit.log_likelihood:,.2f}",
+                      soft_wrap=True, highlight=False)
+    if out is not None:
+        console.print(f"per-customer table: {out}")
+
 def main() -> None:
     app()

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     """A value linked to more distinct values of one kind than this stops linking."""
     vendor_dir: Path | None = None
     """Where the npm assets (node_modules) live; found next to the source tree if unset."""
+    wecom_base_url: str = "https://qyapi.weixin.qq.com"
+    """WeCom's API; point it at ``yutang wecom-sim`` (http://127.0.0.1:8900) to simulate."""
+    wecom_callback_window_seconds: int = 300
+    """WeCom callbacks whose timestamp is further from now than this are refused."""
 
 
 @lru_cache(maxsize=1)

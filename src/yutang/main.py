@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from yutang import __version__
 from yutang.api.router import api_router
+from yutang.api.wecom_callback import router as wecom_callback_router
 from yutang.config import Settings, get_settings
 from yutang.console.errors import render_domain_error
 from yutang.console.headers import install_security_headers
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_router)
     app.include_router(console_router)
     app.include_router(public_router)
+    app.include_router(wecom_callback_router)
     mount_static(app, settings)
     install_security_headers(app)
     return app

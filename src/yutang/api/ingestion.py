@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from yutang.api.batch_body import batch_body_schema, read_batch
 from yutang.api.deps import ApiWriter
 from yutang.pool import ingestion, order_ingestion
-from yutang.pool.ingest_schemas import BatchResult, OrderBatchResult
+from yutang.pool.ingest_schemas import BatchResult, EventIn, OrderBatchResult, OrderIn
 from yutang.pool.oneid import OneIdPolicy
 
 router = APIRouter(tags=["ingestion"])
 
 
 class EventsBody(BaseModel):
-    events: list[Any]
+    """The body's shape, for the OpenAPI document (records are validated one by one)."""
+
+    events: list[EventIn]
 
 
 def policy_of(request: Request) -> OneIdPolicy:
@@ -24,30 +26,29 @@ def policy_of(request: Request) -> OneIdPolicy:
     return policy
 
 
-@router.post("/events")
-def ingest_events(
-    body: EventsBody, request: Request, writer: ApiWriter
-) -> BatchResult:
+@router.post("/events", openapi_extra=batch_body_schema(EventsBody))
+async def ingest_events(request: Request, writer: ApiWriter) -> BatchResult:
     """Up to 1,000 events; idempotent by ``event_id``; a bad event never rejects the others."""
     policy = policy_of(request)
-    batch = ingestion.prepare_events(body.events, policy=policy)
-    return writer(lambda session, principal: ingestion.store_events(
+    events = await read_batch(request, "events")
+    batch = await run_in_threadpool(ingestion.prepare_events, events, policy=policy)
+    return await run_in_threadpool(writer, lambda session, principal: ingestion.store_events(
         session, actor=principal, batch=batch, policy=policy
     ))
 
 
-
 class OrdersBody(BaseModel):
-    orders: list[Any]
+    """The body's shape, for the OpenAPI document (records are validated one by one)."""
+
+    orders: list[OrderIn]
 
 
-@router.post("/orders")
-def ingest_orders(
-    body: OrdersBody, request: Request, writer: ApiWriter
-) -> OrderBatchResult:
+@router.post("/orders", openapi_extra=batch_body_schema(OrdersBody))
+async def ingest_orders(request: Request, writer: ApiWriter) -> OrderBatchResult:
     """Up to 1,000 orders; idempotent by ``(source, external_order_id)``; later calls move an
     order through created → paid → completed, or refunded/closed, keeping each time."""
     policy = policy_of(request)
-    return writer(lambda session, principal: order_ingestion.ingest_orders(
-        session, actor=principal, orders=body.orders, policy=policy
+    orders = await read_batch(request, "orders")
+    return await run_in_threadpool(writer, lambda session, principal: (
+        order_ingestion.ingest_orders(session, actor=principal, orders=orders, policy=policy)
     ))

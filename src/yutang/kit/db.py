@@ -6,6 +6,7 @@ session dependency built on it) commits on success and rolls back on error.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 
 from yutang.kit.clock import ensure_utc
 from yutang.kit.crypto import get_protector
+from yutang.kit.wal_checkpoint import WalCheckpointer
 
 T = TypeVar("T")
 
@@ -97,6 +99,8 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEnt
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoints run in the background (``kit.wal_checkpoint``), not inside a commit.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -121,6 +125,10 @@ def create_engine(url: str, **options: Any) -> Engine:
         engine = _sqlalchemy_create_engine(url, **options)
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            checkpointer = WalCheckpointer(os.path.abspath(database)).start()
+            event.listen(engine, "engine_disposed", lambda _: checkpointer.stop())
         return engine
     # No server-side prepared statements: psycopg would prepare a statement after five runs and
     # PostgreSQL could then keep a generic plan made while a table was nearly empty (a

@@ -80,6 +80,13 @@ def in_list(column: Any, values: Collection[int] | Collection[str]) -> InList:
     return InList(column, parameter)
 
 
+def in_list_parameter(column: Any, name: str) -> InList:
+    """``column`` is one of the values given later as the parameter ``name`` (a list), for a
+    statement built once and run many times."""
+    textual = not isinstance(column.type, Integer)
+    return InList(column, bindparam(name, type_=_TEXTS if textual else _INTEGERS))
+
+
 @compiles(InList, "postgresql")
 def _in_list_postgresql(element: InList, compiler: SQLCompiler, **options: Any) -> str:
     column = compiler.process(element.column, **options)

@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import cast
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
-from yutang.kit.sql import in_list
+from yutang.kit.sql import in_list, in_list_parameter
 from yutang.pool.models import (
     Customer,
     CustomerTag,
@@ -102,6 +116,16 @@ def lock_graph(session: Session) -> None:
     """Serialise changes of the identity graph (PostgreSQL; SQLite writers are serial)."""
     if is_postgresql(session):
         session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK_KEY)))
+
+
+def customers_by_id(session: Session, customer_ids: Collection[int]) -> dict[int, Customer]:
+    """The customers with these ids, loaded in one statement (all must exist)."""
+    rows = session.scalars(select(Customer).where(in_list(Customer.id, customer_ids))).all()
+    found = {customer.id: customer for customer in rows}
+    missing = set(customer_ids) - set(found)
+    if missing:
+        raise LookupError(f"no customers with ids {sorted(missing)}")
+    return found
 
 
 def live_customers(session: Session, customer_ids: Collection[int]) -> set[int]:
@@ -270,7 +294,8 @@ def values_by_id(session: Session, value_ids: Collection[int]) -> dict[int, Iden
 # --- re-pointing what belongs to a customer --------------------------------------------------
 
 
-def customer_reference_columns() -> list[tuple[Table, str]]:
+@cache
+def customer_reference_columns() -> tuple[tuple[Table, str], ...]:
     """Every (table, column) with a foreign key to ``customer.id`` that follows a merge.
 
     Read from the schema, so a later domain's table (coupons, group members…) follows merges
@@ -288,45 +313,58 @@ def customer_reference_columns() -> list[tuple[Table, str]]:
             if (table.name, foreign_key.parent.name) in excluded:
                 continue
             columns.append((table, foreign_key.parent.name))
-    return columns
+    return tuple(columns)
 
 
-def repoint_all(session: Session, losers: Collection[int], survivor: int) -> None:
-    """Move everything that belongs to ``losers`` to ``survivor`` (merge)."""
-    loser_ids = sorted(losers)
-    for table, column in customer_reference_columns():
-        session.execute(
-            update(table).where(table.c[column].in_(loser_ids)).values({column: survivor})
-        )
-    tag_table = CustomerTag.__table__
-    assert isinstance(tag_table, Table)
-    survivor_tags = select(CustomerTag.tag_id).where(CustomerTag.customer_id == survivor)
-    session.execute(
-        delete(CustomerTag).where(
-            CustomerTag.customer_id.in_(loser_ids), CustomerTag.tag_id.in_(survivor_tags)
-        )
-    )
-    session.execute(
-        update(CustomerTag).where(CustomerTag.customer_id.in_(loser_ids))
-        .values(customer_id=survivor)
-    )
-    session.execute(
-        update(Customer).where(Customer.merged_into_id.in_(loser_ids))
-        .values(merged_into_id=survivor)
-    )
+def _table(model: type[object]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
 
 
-def move_identities(session: Session, losers: Collection[int], survivor: int) -> None:
-    """Identities of ``losers`` to ``survivor``; a value both already carry is kept once."""
-    loser_ids = sorted(losers)
-    already = select(Identity.value_id).where(Identity.customer_id == survivor)
-    session.execute(
-        delete(Identity).where(Identity.customer_id.in_(loser_ids),
-                               Identity.value_id.in_(already))
-    )
-    session.execute(
-        update(Identity).where(Identity.customer_id.in_(loser_ids)).values(customer_id=survivor)
-    )
+@cache
+def _merge_statements() -> tuple[Executable, ...]:
+    """What a merge runs, built once: parameters ``losers`` (ids) and ``survivor`` (an id)."""
+    survivor: BindParameter[int] = bindparam("survivor")
+    identity, tag, customer = _table(Identity), _table(CustomerTag), _table(Customer)
+
+    def losers(column: ColumnElement[int]) -> ColumnElement[bool]:
+        return in_list_parameter(column, "losers")
+
+    statements: list[Executable] = [
+        # identities: a value both already carry is kept once
+        delete(identity).where(losers(identity.c.customer_id), identity.c.value_id.in_(
+            select(identity.c.value_id).where(identity.c.customer_id == survivor)
+            .scalar_subquery())),
+        update(identity).where(losers(identity.c.customer_id)).values(customer_id=survivor),
+    ]
+    statements += [
+        update(table).where(losers(table.c[column])).values({column: survivor})
+        for table, column in customer_reference_columns()
+    ]
+    statements += [
+        delete(tag).where(losers(tag.c.customer_id), tag.c.tag_id.in_(
+            select(tag.c.tag_id).where(tag.c.customer_id == survivor).scalar_subquery())),
+        update(tag).where(losers(tag.c.customer_id)).values(customer_id=survivor),
+        update(customer).where(losers(customer.c.merged_into_id))
+        .values(merged_into_id=survivor),
+    ]
+    return tuple(statements)
+
+
+def move_to_survivor(session: Session, losers: Collection[int], survivor: int) -> None:
+    """Move the identities and everything else that belongs to ``losers`` to ``survivor``
+    (a merge): a fixed list of statements, each run once for all the losers. Rows already
+    loaded in the session are expired, so they are read again as they now are."""
+    connection = session.connection()
+    parameters = {"losers": sorted(losers), "survivor": survivor}
+    for statement in _merge_statements():
+        connection.execute(statement, parameters)
+    moved = {_table(Identity), _table(CustomerTag), _table(Customer)}
+    moved.update(table for table, _ in customer_reference_columns())
+    for instance in list(session.identity_map.values()):
+        if inspect(instance).mapper.local_table in moved:
+            session.expire(instance)
 
 
 def repoint_resolved(session: Session, *, source: int, target: int,

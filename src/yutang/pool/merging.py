@@ -55,7 +55,7 @@ def merge_customers(session: Session, customer_ids: Sequence[int], *, trigger: T
                     value_ids: Sequence[int]) -> Customer:
     """Fold the customers into the oldest; everything of theirs follows it."""
     ordered = sorted(set(customer_ids))
-    customers = {customer_id: session.get_one(Customer, customer_id) for customer_id in ordered}
+    customers = graph.customers_by_id(session, ordered)
     survivor, losers = customers[ordered[0]], [customers[i] for i in ordered[1:]]
     before = {str(customer.id): _snapshot(customer) for customer in customers.values()}
     earliest = min(customers.values(), key=lambda customer: (customer.acquired_at, customer.id))
@@ -73,8 +73,7 @@ def merge_customers(session: Session, customer_ids: Sequence[int], *, trigger: T
             survivor.gender = loser.gender
     session.flush()
     loser_ids = [loser.id for loser in losers]
-    graph.move_identities(session, loser_ids, survivor.id)
-    graph.repoint_all(session, loser_ids, survivor.id)
+    graph.move_to_survivor(session, loser_ids, survivor.id)
     for loser in losers:
         loser.merged_into_id = survivor.id
     session.add(MergeLog(

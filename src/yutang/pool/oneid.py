@@ -85,8 +85,7 @@ class OneIdPolicy:
 DEFAULT_POLICY = OneIdPolicy()
 
 
-@dataclass(frozen=True)
-class IdentifierInput:
+class IdentifierInput(NamedTuple):
     kind: str
     value: str
     scope: str = ""
