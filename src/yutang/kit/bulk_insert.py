@@ -17,12 +17,12 @@ are refused (they need the ORM's sealing).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
@@ -46,7 +46,7 @@ def _postgresql_instant(value: datetime | None) -> str | None:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value)
+    return orjson.dumps(value).decode()
 
 
 def _converters(table: Table, columns: Sequence[str], sqlite: bool) -> list[Converter | None]:

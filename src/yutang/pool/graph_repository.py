@@ -81,6 +81,32 @@ def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey
     return nodes
 
 
+def values_and_holders(
+    session: Session, keys: Collection[ValueKey]
+) -> tuple[dict[ValueKey, ValueNode], dict[int, set[int]]]:
+    """``values_by_key`` and ``holders_of`` those values, in one statement."""
+    if not keys:
+        return {}, {}
+    value, identity = _table(IdentityValue), _table(Identity)
+    rows = session.execute(
+        select(value.c.id, value.c.kind, value.c.scope, value.c.value_index, value.c.strength,
+               value.c.status, identity.c.customer_id)
+        .outerjoin(identity, identity.c.value_id == value.c.id)
+        .where(in_list(value.c.value_index, {key[2] for key in keys}))
+    ).all()
+    nodes: dict[ValueKey, ValueNode] = {}
+    holders: dict[int, set[int]] = {}
+    for value_id, kind, scope, value_index, strength, status, customer_id in rows:
+        key = (kind, scope, value_index)
+        if key not in keys:
+            continue
+        if key not in nodes:
+            nodes[key] = ValueNode(value_id, kind, scope, value_index, strength, status)
+        if customer_id is not None:
+            holders.setdefault(value_id, set()).add(customer_id)
+    return nodes, holders
+
+
 def apply_strengths(session: Session, weak_kinds: Collection[str]) -> None:
     """Make every value's strength follow the configured weak kinds."""
     weak = sorted(weak_kinds)
@@ -357,13 +383,16 @@ def move_to_survivor(session: Session, losers: Collection[int], survivor: int) -
     (a merge): a fixed list of statements, each run once for all the losers. Rows already
     loaded in the session are expired, so they are read again as they now are."""
     connection = session.connection()
-    parameters = {"losers": sorted(losers), "survivor": survivor}
+    loser_ids = sorted(losers)
+    parameters = {"losers": loser_ids, "survivor": survivor}
     for statement in _merge_statements():
         connection.execute(statement, parameters)
-    moved = {_table(Identity), _table(CustomerTag), _table(Customer)}
+    moved = {_table(Identity), _table(CustomerTag)}
     moved.update(table for table, _ in customer_reference_columns())
     for instance in list(session.identity_map.values()):
-        if inspect(instance).mapper.local_table in moved:
+        if inspect(instance).mapper.local_table in moved or (
+            isinstance(instance, Customer) and instance.merged_into_id in loser_ids
+        ):
             session.expire(instance)
 
 

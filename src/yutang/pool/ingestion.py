@@ -134,7 +134,10 @@ def store_events(session: Session, *, actor: Principal, batch: PreparedEvents,
                  policy: OneIdPolicy = DEFAULT_POLICY) -> BatchResult:
     """Store a prepared batch; answers what was accepted, duplicated and rejected (why)."""
     access_service.require(actor, Permission.CUSTOMERS_WRITE)
-    stores = {store.code: store.id for store in org_service.list_stores(session)}
+    named = any(item.event is not None and item.event.store is not None
+                for item in batch.pending)
+    stores = ({store.code: store.id for store in org_service.list_stores(session)}
+              if named else {})
     rejected = list(batch.rejected)
     pending: list[PendingEvent] = []
     seen_ids: set[str] = set()
@@ -265,8 +268,7 @@ def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[Pendin
     values spread over several customers).
     """
     keys = {value.key for item in pending for value in item.prepared}
-    nodes = graph.values_by_key(session, keys)
-    holders = graph.holders_of(session, [node.id for node in nodes.values()])
+    nodes, holders = graph.values_and_holders(session, keys)
     slow: list[PendingRecord] = []
     pairs_needed: dict[int, set[tuple[int, int]]] = {}
     for item in pending:

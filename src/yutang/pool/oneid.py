@@ -247,9 +247,15 @@ def resolve_many(session: Session, records: Sequence[RecordToResolve],
         else:
             continue
         record.resolved_value_id = ranked[0].id
-    if refused_any or any(record.merged_customer_ids for record in records):
+    if refused_any:
         holders = graph.holders_of(session, {value.id for values in values_of
                                              for value in values})
+    else:  # a merge moved its losers' values to the survivor: follow it
+        survivor_of = {loser: record.customer_id for record in records
+                       for loser in record.merged_customer_ids if record.customer_id}
+        if survivor_of:
+            holders = {value_id: {survivor_of.get(customer, customer) for customer in customers}
+                       for value_id, customers in holders.items()}
     _attach(session, records, values_of, holders, at)
 
 
