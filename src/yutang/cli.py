@@ -352,11 +352,12 @@ def oneid_rebuild(
         persons = len(set(plan.persons.values()))
         console.print(
             f"{len(plan.persons):,} identifiers in {persons:,} persons; "
+            f"{plan.identities_outside_graph:,} identities outside the graph, "
             f"{len(plan.newly_shared):,} newly shared values, {len(plan.splits):,} customers "
             f"to split, {len(plan.merges):,} groups to merge"
             + ("" if check else " — applied")
         )
-        if check and (plan.newly_shared or plan.splits or plan.merges):
+        if check and plan.differs:
             raise typer.Exit(code=1)
 
 

@@ -301,6 +301,12 @@ def insert_identities(session: Session, rows: Sequence[dict[str, object]]) -> No
         session.execute(insert(Identity), list(rows))
 
 
+def count_identities_outside_graph(session: Session) -> int:
+    """Identities without a graph node (``value_id`` unset)."""
+    return int(session.scalar(select(func.count()).select_from(Identity)
+                              .where(Identity.value_id.is_(None))) or 0)
+
+
 def identities_of_customer(session: Session, customer_id: int) -> Sequence[Identity]:
     return session.scalars(
         select(Identity).where(Identity.customer_id == customer_id).order_by(Identity.id)

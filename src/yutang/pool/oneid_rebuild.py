@@ -3,7 +3,9 @@ label the components with the vectorised functions of ``identity_graph``, then c
 the customers as they are — and, unless asked only to check, merge and split to match.
 
 Incremental resolution keeps the pool equal to this result; a rebuild applies a changed
-policy (weak kinds, the bound) to existing data, and checks that nothing drifted.
+policy (weak kinds, the bound) to existing data, gives identities written without the graph
+(bulk loads, data from before OneID) their nodes and links first (``graph_backfill``), and
+checks that nothing drifted.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.pool import graph_repository as graph
 from yutang.pool import merging
+from yutang.pool.graph_backfill import backfill_graph
 from yutang.pool.identity_graph import batch_labels
 from yutang.pool.merging import Trigger
 from yutang.pool.models import (
@@ -78,6 +81,13 @@ class RebuildPlan:
     """Groups of customers that are one person."""
     splits: list[int] = field(default_factory=list)
     """Customers that hold more than one person."""
+    identities_outside_graph: int = 0
+    """Identities written without a graph node (bulk loads, data from before OneID)."""
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.newly_shared or self.splits or self.merges
+                    or self.identities_outside_graph)
 
 
 def plan_rebuild(session: Session, policy: OneIdPolicy) -> RebuildPlan:
@@ -105,6 +115,7 @@ def plan_rebuild(session: Session, policy: OneIdPolicy) -> RebuildPlan:
                          if len(customers) > 1)
     plan.splits = sorted(customer for customer, persons in persons_of_customer.items()
                          if len(persons) > 1)
+    plan.identities_outside_graph = graph.count_identities_outside_graph(session)
     return plan
 
 
@@ -112,8 +123,13 @@ def apply_rebuild(session: Session, *, actor: Principal, policy: OneIdPolicy) ->
     """Make the pool equal the batch result: refuse newly shared values, split, then merge."""
     access_service.require(actor, Permission.CUSTOMERS_WRITE)
     graph.lock_graph(session)
-    graph.apply_strengths(session, {kind.value for kind in policy.weak_kinds})
+    weak = {kind.value for kind in policy.weak_kinds}
+    outside = graph.count_identities_outside_graph(session)
+    if outside:
+        backfill_graph(session, weak)
+    graph.apply_strengths(session, weak)
     plan = plan_rebuild(session, policy)
+    plan.identities_outside_graph = outside
     trigger = Trigger("rebuild", "oneid", actor)
     for value_id in plan.newly_shared:
         graph.set_value_status(session, value_id, IdentityStatus.SHARED.value,
