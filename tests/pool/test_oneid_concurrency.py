@@ -86,3 +86,59 @@ def _assert_one_customer_per_round(session: Session) -> None:
         Customer.merged_into_id.is_not(None)))
     assert merged == 10
     assert session.scalar(select(func.count()).select_from(MergeLog)) >= 5
+
+
+def test_a_merge_moves_an_event_attached_while_it_waited(fresh_database_url: str) -> None:
+    """An ingestion attaches an event to customer B and has not committed; a bridging event
+    merges B into A meanwhile. The merge waits, then moves the late event too."""
+    engine = create_engine(fresh_database_url)
+    writer = make_session_factory(writer_engine(engine))
+    try:
+        run_in_transaction(writer, lambda session: ingestion.ingest_events(
+            session, actor=SYSTEM, events=[_event("a", wechat_unionid="U-late"),
+                                           _event("b", phone="13912340077")]))
+        attached, release = threading.Event(), threading.Event()
+        failures: list[BaseException] = []
+
+        def late_ingestion() -> None:
+            session = writer()
+            try:
+                ingestion.ingest_events(session, actor=SYSTEM,
+                                        events=[_event("late", phone="13912340077")])
+                attached.set()
+                release.wait(30)
+                session.commit()
+            except BaseException as error:
+                failures.append(error)
+                attached.set()
+            finally:
+                session.close()
+
+        def bridge() -> None:
+            attached.wait(30)
+            try:
+                run_in_transaction(writer, lambda session: ingestion.ingest_events(
+                    session, actor=SYSTEM,
+                    events=[_event("bridge", wechat_unionid="U-late", phone="13912340077")]))
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=late_ingestion), threading.Thread(target=bridge)]
+        for thread in threads:
+            thread.start()
+        attached.wait(30)
+        threads[1].join(timeout=0.5)
+        assert threads[1].is_alive()  # the merge waits for the open ingestion
+        release.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+        with make_session_factory(engine)() as session:
+            live = session.scalars(select(Customer.id).where(
+                Customer.merged_into_id.is_(None))).all()
+            assert len(live) == 1
+            rows = session.execute(select(Event.event_id, Event.customer_id))
+            owners = {event_id: customer_id for event_id, customer_id in rows}
+            assert owners == {"a": live[0], "b": live[0], "late": live[0], "bridge": live[0]}
+    finally:
+        engine.dispose()

@@ -144,9 +144,15 @@ def lock_graph(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK_KEY)))
 
 
-def customers_by_id(session: Session, customer_ids: Collection[int]) -> dict[int, Customer]:
-    """The customers with these ids, loaded in one statement (all must exist)."""
-    rows = session.scalars(select(Customer).where(in_list(Customer.id, customer_ids))).all()
+def customers_by_id(session: Session, customer_ids: Collection[int], *,
+                    for_update: bool = False) -> dict[int, Customer]:
+    """The customers with these ids, loaded in one statement (all must exist); with
+    ``for_update``, row-locked (PostgreSQL) in id order, so a merge waits for the ingestions
+    that share-locked them and then re-points what they attached."""
+    statement = select(Customer).where(in_list(Customer.id, customer_ids))
+    if for_update:
+        statement = statement.order_by(Customer.id).with_for_update()
+    rows = session.scalars(statement).all()
     found = {customer.id: customer for customer in rows}
     missing = set(customer_ids) - set(found)
     if missing:

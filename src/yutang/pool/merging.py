@@ -55,7 +55,9 @@ def merge_customers(session: Session, customer_ids: Sequence[int], *, trigger: T
                     value_ids: Sequence[int]) -> Customer:
     """Fold the customers into the oldest; everything of theirs follows it."""
     ordered = sorted(set(customer_ids))
-    customers = graph.customers_by_id(session, ordered)
+    # Locked before anything moves: an ingestion that share-locked one of them to attach an
+    # event commits first, and the re-pointing below then sees (and moves) its event.
+    customers = graph.customers_by_id(session, ordered, for_update=True)
     survivor, losers = customers[ordered[0]], [customers[i] for i in ordered[1:]]
     before = {str(customer.id): _snapshot(customer) for customer in customers.values()}
     earliest = min(customers.values(), key=lambda customer: (customer.acquired_at, customer.id))
