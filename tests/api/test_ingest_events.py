@@ -105,3 +105,23 @@ def test_roles_that_may_not_write_are_refused(client: TestClient, db: Session) -
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "role_not_allowed"
     assert _count(db, Event) == 0
+
+
+def test_a_batch_that_merges_moves_its_own_events_of_the_loser(
+    client: TestClient, db: Session
+) -> None:
+    headers = _headers(db)
+    seed = [_event("a", identities={"wechat_unionid": "U-merge"}),
+            _event("b", identities={"phone": "13912345001"})]
+    assert client.post("/api/v1/events", json={"events": seed}, headers=headers).json()[
+        "accepted"] == 2
+    loser = db.scalars(select(Event.customer_id).where(Event.event_id == "b")).one()
+    # "known" resolves to the loser in bulk; "bridge" merges it away in the same batch
+    batch = [_event("known", identities={"phone": "13912345001"}),
+             _event("bridge", identities={"wechat_unionid": "U-merge", "phone": "13912345001"})]
+    answer = client.post("/api/v1/events", json={"events": batch}, headers=headers).json()
+    assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+    live = db.scalars(select(Customer.id).where(Customer.merged_into_id.is_(None))).all()
+    assert len(live) == 1 and live[0] != loser
+    owners = {row[0]: row[1] for row in db.execute(select(Event.event_id, Event.customer_id))}
+    assert owners == {"a": live[0], "b": live[0], "known": live[0], "bridge": live[0]}

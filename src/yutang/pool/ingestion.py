@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -64,6 +64,9 @@ class PendingRecord:
     store_id: int | None
     customer_id: int | None = None
     resolved_value_id: int | None = None
+
+
+Record = TypeVar("Record", bound=PendingRecord)
 
 
 @dataclass
@@ -157,12 +160,23 @@ def store_events(session: Session, *, actor: Principal, batch: PreparedEvents,
     known = event_repository.existing_event_ids(session, [item.reference for item in pending])
     duplicates += sum(1 for item in pending if item.reference in known)
     pending = [item for item in pending if item.reference not in known]
-    resolve_records(session, pending, actor, policy)
     _attach_channels(session, pending)
+    # Events of known customers go in first, outside the graph lock; the rest are resolved
+    # under it (a merge there re-points the events just inserted) and go in after.
+    unknown = resolve_known(session, pending)
+    waiting = {item.index for item in unknown}
+    inserted = _store(session, [item for item in pending if item.index not in waiting])
+    resolve_unknown(session, unknown, actor, policy)
+    inserted += _store(session, unknown)
+    duplicates += len(pending) - inserted
+    return BatchResult(accepted=inserted, duplicates=duplicates, rejected=rejected)
+
+
+def _store(session: Session, pending: Sequence[PendingEvent]) -> int:
+    """Insert the events and record their touches; returns how many were new."""
     inserted = _insert_events(session, pending)
     _record_touches(session, [item for item in pending if item.reference in inserted])
-    duplicates += len(pending) - len(inserted)
-    return BatchResult(accepted=len(inserted), duplicates=duplicates, rejected=rejected)
+    return len(inserted)
 
 
 def ingest_events(
@@ -217,38 +231,40 @@ def _place_in_store(item: PendingEvent, stores: Mapping[str, int], actor: Princi
 
 def resolve_records(session: Session, pending: Sequence[PendingRecord], actor: Principal,
                     policy: OneIdPolicy) -> None:
-    """Resolve a batch's records to customers.
+    """Resolve a batch's records to customers (``resolve_known``, then ``resolve_unknown``)."""
+    resolve_unknown(session, resolve_known(session, pending), actor, policy)
 
-    Records the graph already knows (known values, one live customer each, links in place)
-    are answered in bulk. The rest go through ``oneid.resolve_many`` under the graph lock.
-    Every change of the graph (merge, split) happens under that lock, so once it is held the
-    bulk answers can only be stale by a merge committed before: they are checked again then.
-    Without any record to change the graph, the bulk answers' customers are share-locked
-    instead (PostgreSQL), so a concurrent merge waits for what we attach to them.
-    """
+
+def resolve_known(session: Session, pending: Sequence[Record]) -> list[Record]:
+    """Answer, in bulk, the records the graph already knows (known values held by one
+    customer, links in place), share-locking their customers (PostgreSQL) so a concurrent
+    merge waits for what we attach to them and then moves it. Returns the other records, in
+    order, their answers cleared: they need ``resolve_unknown``."""
     slow = _classify(session, pending)
-    if slow:
-        graph.lock_graph(session)
-        slow_indexes = {item.index for item in slow}
-        fast = [item for item in pending if item.index not in slow_indexes]
-        slow = sorted([*slow, *_confirm_live(session, fast)], key=lambda item: item.index)
-    else:
-        slow = _confirm_live(session, pending)
-    if not slow:
+    slow_indexes = {item.index for item in slow}
+    fast = [item for item in pending if item.index not in slow_indexes]
+    return sorted([*slow, *_confirm_live(session, fast)], key=lambda item: item.index)
+
+
+def resolve_unknown(session: Session, pending: Sequence[PendingRecord], actor: Principal,
+                    policy: OneIdPolicy) -> None:
+    """Resolve records through ``oneid.resolve_many``, which changes the graph (new values,
+    links, merges) under the graph lock."""
+    if not pending:
         return
     records = [
         oneid.RecordToResolve(prepared=item.prepared, seen_at=item.seen_at,
                               trigger=Trigger(item.trigger, item.reference, actor),
                               store_id=item.store_id)
-        for item in slow
+        for item in pending
     ]
     oneid.resolve_many(session, records, policy)
-    for item, record in zip(slow, records, strict=True):
+    for item, record in zip(pending, records, strict=True):
         item.customer_id = record.customer_id
         item.resolved_value_id = record.resolved_value_id
 
 
-def _confirm_live(session: Session, resolved: Sequence[PendingRecord]) -> list[PendingRecord]:
+def _confirm_live(session: Session, resolved: Sequence[Record]) -> list[Record]:
     """Share-lock the customers found in bulk; the records whose customer was merged
     meanwhile (their answers are cleared)."""
     owners = {item.customer_id for item in resolved if item.customer_id is not None}
@@ -260,7 +276,7 @@ def _confirm_live(session: Session, resolved: Sequence[PendingRecord]) -> list[P
     return stale
 
 
-def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[PendingRecord]:
+def _classify(session: Session, pending: Sequence[Record]) -> list[Record]:
     """Resolve records whose every identifier is known and held by one customer (whether
     that customer is still live is checked by ``_confirm_live``).
 
@@ -269,7 +285,7 @@ def _classify(session: Session, pending: Sequence[PendingRecord]) -> list[Pendin
     """
     keys = {value.key for item in pending for value in item.prepared}
     nodes, holders = graph.values_and_holders(session, keys)
-    slow: list[PendingRecord] = []
+    slow: list[Record] = []
     pairs_needed: dict[int, set[tuple[int, int]]] = {}
     for item in pending:
         item.customer_id = item.resolved_value_id = None
