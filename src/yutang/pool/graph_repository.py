@@ -178,7 +178,9 @@ def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> se
         in_list(Customer.id, customer_ids)
     )
     if is_postgresql(session):
-        statement = statement.order_by(Customer.id).with_for_update(read=True)
+        # KEY SHARE: enough to make a merge (FOR UPDATE) wait, and unlike SHARE it lets
+        # ordinary updates of the customer (a first touch) through.
+        statement = statement.order_by(Customer.id).with_for_update(read=True, key_share=True)
     return {int(row[0]) for row in session.execute(statement) if row[1] is None}
 
 
