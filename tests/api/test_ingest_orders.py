@@ -87,3 +87,21 @@ def test_bad_orders_are_rejected_one_by_one(client: TestClient, db: Session) -> 
     paid = db.scalars(select(Order).where(Order.external_order_id == "ok-2")).one()
     assert paid.paid_at == datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
     assert db.scalar(select(func.count()).select_from(Order)) == 2
+
+
+def test_a_batch_that_merges_keeps_its_orders_on_the_survivor(
+    client: TestClient, db: Session
+) -> None:
+    headers = {"Authorization": f"Bearer {make_api_key(db, Role.HQ_OPERATOR)}"}
+    _post(client, headers, _order("o-1", identities={"wechat_unionid": "U-one"}),
+          _order("o-2", identities={"phone": "13912345002"}))
+    loser = db.scalars(select(Order.customer_id).where(Order.external_order_id == "o-2")).one()
+    answer = _post(client, headers,
+                   _order("o-3", identities={"phone": "13912345002"}),
+                   _order("o-4", identities={"wechat_unionid": "U-one", "phone": "13912345002"}))
+    assert answer["accepted"] == 2 and answer["rejected"] == []
+    live = db.scalars(select(Customer.id).where(Customer.merged_into_id.is_(None))).all()
+    assert len(live) == 1 and live[0] != loser
+    owners = {row[0]: row[1] for row in db.execute(select(Order.external_order_id,
+                                                          Order.customer_id))}
+    assert owners == {"o-1": live[0], "o-2": live[0], "o-3": live[0], "o-4": live[0]}

@@ -231,8 +231,17 @@ def _place_in_store(item: PendingEvent, stores: Mapping[str, int], actor: Princi
 
 def resolve_records(session: Session, pending: Sequence[PendingRecord], actor: Principal,
                     policy: OneIdPolicy) -> None:
-    """Resolve a batch's records to customers (``resolve_known``, then ``resolve_unknown``)."""
-    resolve_unknown(session, resolve_known(session, pending), actor, policy)
+    """Resolve a batch's records to customers (``resolve_known``, then ``resolve_unknown``),
+    for records stored after both: a merge among the unknown ones may fold a customer that a
+    known one was answered with, so the answers follow merges."""
+    unknown = resolve_known(session, pending)
+    resolve_unknown(session, unknown, actor, policy)
+    if unknown:
+        survivors = graph.survivors(session, {item.customer_id for item in pending
+                                              if item.customer_id is not None})
+        for item in pending:
+            if item.customer_id is not None:
+                item.customer_id = survivors[item.customer_id]
 
 
 def resolve_known(session: Session, pending: Sequence[Record]) -> list[Record]:
