@@ -7,8 +7,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -34,6 +35,9 @@ from yutang.org.models import Store
 from yutang.org.schemas import StoreCreate
 from yutang.pool import service as pool_service
 from yutang.runtime import configure_data_protection, engine_for
+
+if TYPE_CHECKING:
+    from yutang.analytics.layering import LayeringPolicy
 
 app = typer.Typer(help="yutang (鱼塘): your own private-domain traffic pool.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -477,6 +481,182 @@ def clv(
                       soft_wrap=True, highlight=False)
     if out is not None:
         console.print(f"per-customer table: {out}")
+
+offers_app = typer.Typer(help="Offers: membership, points, coupons and stored value.",
+                         no_args_is_help=True)
+app.add_typer(offers_app, name="offers")
+
+
+@offers_app.command("regrade")
+def offers_regrade(db: DbOption = None) -> None:
+    """Grade every member by trailing-12-month spend or points (writes tier history)."""
+    from yutang.offers import service as offers_service
+
+    with _database(db) as (_, engine), unit_of_work(
+        make_session_factory(writer_engine(engine))
+    ) as session:
+        result = offers_service.regrade(session, actor=CLI_ACTOR)
+    console.print(f"{result.customers:,} members graded: {result.changed:,} changed, "
+                  f"{result.super_users:,} super users")
+
+
+@offers_app.command("reconcile")
+def offers_reconcile(
+    day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD (Asia/Shanghai)")],
+    db: DbOption = None,
+) -> None:
+    """The daily stored-value reconciliation; exits 1 if the books do not reconcile."""
+    from datetime import date
+
+    from yutang.offers import service as offers_service
+    from yutang.offers.errors import InvalidReconciliationDate
+
+    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError as error:
+            raise InvalidReconciliationDate("give the day as YYYY-MM-DD", day=day) from error
+        report = offers_service.reconcile(session, actor=CLI_ACTOR, day=parsed)
+    console.print(f"stored value on {report.day.isoformat()}: opening "
+                  f"{report.opening_principal_fen + report.opening_bonus_fen:,} fen, closing "
+                  f"{report.closing_principal_fen + report.closing_bonus_fen:,} fen "
+                  f"(principal {report.closing_principal_fen:,}, "
+                  f"bonus {report.closing_bonus_fen:,})", highlight=False)
+    for line in report.movements:
+        console.print(f"  {line.kind:<14} principal {line.principal_fen:+,} "
+                      f"bonus {line.bonus_fen:+,}", highlight=False)
+    console.print(f"customer liabilities {report.customer_liabilities_fen:,} fen = merchant "
+                  f"side {report.merchant_side_fen:,} fen; unbalanced transactions "
+                  f"{len(report.unbalanced_transactions)}, balance mismatches "
+                  f"{len(report.balance_mismatches)}, negative balances "
+                  f"{len(report.negative_balances)}", highlight=False)
+    if not report.ok:
+        errors.print("[red]the books do not reconcile[/red]")
+        raise typer.Exit(code=1)
+    console.print("[green]reconciled[/green]")
+
+
+@offers_app.command("sweep")
+def offers_sweep(db: DbOption = None) -> None:
+    """Expire coupons and points, release coupons of refunded orders, grant welcome coupons
+    for recent contacts and group joins (idempotent; run it every few minutes)."""
+    from yutang.offers import service as offers_service
+
+    with _database(db) as (_, engine), unit_of_work(
+        make_session_factory(writer_engine(engine))
+    ) as session:
+        result = offers_service.sweep(session, actor=CLI_ACTOR)
+    console.print(f"{result.coupons_expired:,} coupons expired, {result.coupons_released:,} "
+                  f"released, {result.points_expired:,} points expired, "
+                  f"{result.welcome_coupons:,} welcome coupons granted")
+
+
+analytics_app = typer.Typer(help="Analytics: the columnar extract, layers, metrics.",
+                            no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+
+
+def _layering_policy(settings: Settings) -> LayeringPolicy:
+    from yutang.analytics.layering import LayeringPolicy
+
+    return LayeringPolicy.of(
+        method=settings.analytics_rfm_method,
+        recency_days=settings.analytics_recency_days_thresholds,
+        frequency=settings.analytics_frequency_thresholds,
+        monetary_fen=settings.analytics_monetary_fen_thresholds,
+        value_tier_scores=settings.analytics_value_tier_scores,
+        new_days=settings.analytics_new_days, active_days=settings.analytics_active_days,
+        lost_days=settings.analytics_lost_days)
+
+
+def _local_date_option(text: str | None, option: str) -> date:
+    from datetime import date as date_type
+
+    from yutang.analytics.errors import BadReportDate
+    from yutang.kit.clock import to_local, utcnow
+
+    if text is None:
+        return to_local(utcnow()).date()
+    try:
+        return date_type.fromisoformat(text.strip())
+    except ValueError:
+        raise BadReportDate(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@analytics_app.command("refresh")
+def analytics_refresh(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Layers as of the start of this local day (default: today)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild the extract from scratch")]
+    = False,
+    engine_name: Annotated[str | None, typer.Option(
+        "--engine", help="duckdb or spark (default: YUTANG_ANALYTICS_ENGINE)")] = None,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Extract directory (default: YUTANG_ANALYTICS_DIR)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Bring the Parquet extract up to date (incremental), compute layers, write them back."""
+    from yutang.analytics.refresh import EngineChoice, refresh_analytics
+
+    with _database(db) as (settings, engine):
+        day = _local_date_option(as_of, "--as-of")
+        choice = EngineChoice(name=engine_name or settings.analytics_engine,
+                              spark_master=settings.analytics_spark_master)
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console,
+        ) as progress, unit_of_work(make_session_factory(writer_engine(engine))) as session:
+            tasks: dict[str, TaskID] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(stage, total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            result = refresh_analytics(
+                session, actor=CLI_ACTOR, directory=directory or settings.analytics_dir,
+                timezone=settings.timezone, engine=choice, policy=_layering_policy(settings),
+                as_of=day, full=full, progress=report)
+    console.print(
+        f"[green]analytics refreshed[/green] in {time.perf_counter() - started:.1f} s on "
+        f"{result.engine}: {result.extract.total_added:,} rows extracted"
+        f"{' (full)' if result.extract.full else ''}; {result.customers_layered:,} customers "
+        f"layered as of {result.as_of.isoformat()}, {result.layers_changed:,} changed")
+
+
+@app.command("report")
+def report(
+    kind: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
+    day: Annotated[str, typer.Option("--date", help="A day in the period (YYYY-MM-DD)")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.xlsx or FILE.html")],
+    store: Annotated[str | None, typer.Option("--store", help="Only this store (its code)")]
+    = None,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Extract directory (default: YUTANG_ANALYTICS_DIR)")] = None,
+    db: DbOption = None,
+) -> None:
+    """A review (日/周/月复盘): each figure against the previous period, as Excel or HTML."""
+    from yutang.analytics.refresh import EngineChoice
+    from yutang.analytics.report import make_report
+
+    with _database(db) as (settings, engine), unit_of_work(
+            make_session_factory(engine)) as session:
+        try:
+            review = make_report(
+                session, kind=kind, day=day, store_code=store, out=out,
+                directory=directory or settings.analytics_dir,
+                engine=EngineChoice(name=settings.analytics_engine,
+                                    spark_master=settings.analytics_spark_master),
+                policy=_layering_policy(settings),
+                funnel_window_hours=settings.analytics_funnel_window_hours)
+        except DomainError as error:
+            errors.print(f"error {error.code}: {error.message}", markup=False,
+                         highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+    console.print(f"{review.kind.value} review {review.period.label} "
+                  f"(vs {review.previous.label}) written to {out}")
+
 
 def main() -> None:
     app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +35,25 @@ class Settings(BaseSettings):
     """WeCom's API; point it at ``yutang wecom-sim`` (http://127.0.0.1:8900) to simulate."""
     wecom_callback_window_seconds: int = 300
     """WeCom callbacks whose timestamp is further from now than this are refused."""
+    analytics_engine: Literal["duckdb", "spark"] = "duckdb"
+    """Where the metrics run: DuckDB embedded, or Apache Spark (``analytics_spark_master``)."""
+    analytics_dir: Path = Path("./yutang-analytics")
+    """The columnar extracts (Parquet) of the operational data, and their high-water marks."""
+    analytics_spark_master: str = "local[2]"
+    analytics_rfm_method: Literal["quantile", "threshold"] = "quantile"
+    """RFM scores 1-5 by quintiles of the pool, or by the fixed thresholds below."""
+    analytics_recency_days_thresholds: list[int] = [30, 60, 120, 240]
+    """Recency scores 5, 4, 3, 2 at most this many days since the last purchase; else 1."""
+    analytics_frequency_thresholds: list[int] = [8, 5, 3, 2]
+    """Frequency scores 5, 4, 3, 2 at least this many purchases; else 1."""
+    analytics_monetary_fen_thresholds: list[int] = [200_000, 100_000, 50_000, 20_000]
+    """Monetary scores 5, 4, 3, 2 at least this much spent (fen); else 1."""
+    analytics_value_tier_scores: list[int] = [13, 10, 7]
+    """R+F+M at least this for the tiers vip, high, medium; below: low."""
+    analytics_new_days: int = 30
+    analytics_active_days: int = 90
+    analytics_lost_days: int = 180
+    analytics_funnel_window_hours: int = 72
 
 
 @lru_cache(maxsize=1)

@@ -8,10 +8,12 @@ from yutang.access import models as access_models
 from yutang.connectors.wecom import models as wecom_models
 from yutang.demo import models as demo_models
 from yutang.kit.db import Base
+from yutang.offers import models as offers_models
 from yutang.org import models as org_models
 from yutang.pool import models as pool_models
 
-DOMAIN_MODEL_MODULES = (org_models, access_models, pool_models, demo_models, wecom_models)
+DOMAIN_MODEL_MODULES = (org_models, access_models, pool_models, demo_models, wecom_models,
+                        offers_models)
 
 
 def metadata() -> MetaData:

@@ -3,23 +3,16 @@ batch, and re-sending everything afterwards creates no duplicate."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import TEST_DATA_KEY
 from tests.support.factories import make_api_key
-from tests.support.live_server import free_port
+from tests.support.server_process import server_process
 from yutang.access.roles import Role
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
 from yutang.pool.models import Customer, Event
@@ -43,35 +36,6 @@ def _batch(number: int) -> list[dict[str, Any]]:
     ]
 
 
-@contextmanager
-def _server(database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    environment = {**os.environ, "YUTANG_DATA_KEY": TEST_DATA_KEY,
-                   "YUTANG_DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yutang", "serve", "--port", str(port)],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.1)
-    try:
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
 def _event_ids(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     try:
@@ -90,7 +54,7 @@ def test_answered_batches_survive_a_kill_and_replays_create_no_duplicates(
     engine.dispose()
     headers = {"Authorization": f"Bearer {key}"}
     answered: list[int] = []
-    with _server(fresh_database_url) as (process, url):
+    with server_process(fresh_database_url) as (process, url):
         enough = threading.Event()
 
         def stream() -> None:
@@ -117,7 +81,7 @@ def test_answered_batches_survive_a_kill_and_replays_create_no_duplicates(
         assert {event["event_id"] for event in _batch(number)} <= stored
 
     with (
-        _server(fresh_database_url) as (_, url),
+        server_process(fresh_database_url) as (_, url),
         httpx.Client(base_url=url, headers=headers, timeout=30) as client,
     ):
         for number in range(BATCHES):

@@ -33,6 +33,10 @@ class Permission(StrEnum):
     """Channels and their spend (HQ)."""
     CHANNEL_CODES_MANAGE = "channel_codes.manage"
     """Channel codes for a store (HQ, or the store's manager for their own store)."""
+    OFFERS_MANAGE = "offers.manage"
+    """Coupon templates, top-up plans, tiers, voids, regrading, reconciliation (HQ)."""
+    OFFERS_OPERATE = "offers.operate"
+    """Claims, redemptions, top-ups, charges, refunds and points for visible customers."""
 
 
 _ALL = frozenset(Permission)
@@ -49,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.STORES_READ,
             Permission.ANALYTICS_READ,
             Permission.CHANNEL_CODES_MANAGE,
+            Permission.OFFERS_OPERATE,
         }
     ),
     Role.STAFF: frozenset(
@@ -57,6 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMERS_WRITE,
             Permission.CUSTOMERS_REVEAL,
             Permission.STORES_READ,
+            Permission.OFFERS_OPERATE,
         }
     ),
     Role.ANALYST: frozenset(

@@ -69,3 +69,42 @@ class SpendMeanUndefined(DomainError):
 
 class BadTimeUnit(InvalidInput):
     code = "bad_time_unit"
+
+
+class ExtractMissing(DomainError):
+    """No analytics extract yet: ``yutang analytics refresh`` writes it."""
+
+    code = "analytics_extract_missing"
+    status = 409
+
+
+class ExtractUnreadable(DomainError):
+    code = "analytics_extract_unreadable"
+    status = 409
+
+
+class EngineUnavailable(DomainError):
+    """The configured engine cannot start (pyspark not installed, no Java…)."""
+
+    code = "analytics_engine_unavailable"
+    status = 503
+
+
+class BadLayeringPolicy(InvalidInput):
+    code = "bad_layering_policy"
+
+
+class BadReportKind(InvalidInput):
+    code = "bad_report_kind"
+
+
+class BadReportDate(InvalidInput):
+    code = "bad_report_date"
+
+
+class BadReportFormat(InvalidInput):
+    code = "bad_report_format"
+
+
+class ReportStoreNotFound(NotFound):
+    code = "report_store_not_found"

@@ -11,12 +11,13 @@ from yutang.console.pages import (
     customers,
     imports,
     landing,
+    offers,
     overview,
     stores,
 )
 
 console_router = APIRouter(prefix="/console", include_in_schema=False)
-for page in (auth, overview, customers, channels, imports, stores, audit):
+for page in (auth, overview, customers, channels, imports, stores, audit, offers):
     console_router.include_router(page.router)
 
 public_router = APIRouter(include_in_schema=False)

@@ -152,6 +152,16 @@ class Customer(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Layers written back by ``yutang analytics refresh`` (analytics.layers_writeback): derived
+    # data, so writing them leaves ``updated_at`` as it was.
+    rfm_recency_score: Mapped[int | None] = mapped_column()
+    rfm_frequency_score: Mapped[int | None] = mapped_column()
+    rfm_monetary_score: Mapped[int | None] = mapped_column()
+    value_tier: Mapped[str | None] = mapped_column(String(16), index=True)
+    """vip, high, medium, low or prospect (never bought)."""
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(16), index=True)
+    """new, active, won_back, at_risk or lost."""
+    layers_as_of: Mapped[date | None] = mapped_column(Date)
 
 
 class Identity(Base):

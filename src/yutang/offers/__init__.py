@@ -1,0 +1,1 @@
+"""Offers: coupons of every kind, membership tiers, points and stored value on a ledger."""

@@ -1,0 +1,677 @@
+"""Every query of offers. Limits change in one conditional statement each (``…_if`` below):
+no row back means the limit was reached, and the caller raises the domain error."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from yutang.offers.models import (
+    Coupon,
+    CouponClaimCounter,
+    CouponEvent,
+    CouponStatus,
+    CouponTemplate,
+    IdempotencyRecord,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    MembershipTier,
+    PointsLot,
+    TemplateStatus,
+    TierChange,
+    TopUpPlan,
+    TransactionKind,
+    WelcomeGrant,
+)
+from yutang.org.models import Store
+from yutang.pool.models import Channel, Customer, Event, Order, OrderItem, OrderStatus, Touch
+from yutang.pool.models import ChannelCode as PoolChannelCode
+
+
+def _table(model: type[object]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def _insert(session: Session, model: type[object]) -> sqlite.Insert | postgresql.Insert:
+    table = _table(model)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --- customers, orders, stores and channels (read from pool and org) -----------------------
+
+
+def customer_row(session: Session, customer_id: int) -> Customer | None:
+    """The customer record, merged or not (callers follow ``merged_into_id``)."""
+    return session.get(Customer, customer_id)
+
+
+def order_by_id(session: Session, order_id: int, *, lock: bool = False) -> Order | None:
+    statement = select(Order).where(Order.id == order_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.scalars(statement).one_or_none()
+
+
+def order_by_reference(session: Session, source: str | None, external_order_id: str,
+                       *, lock: bool = False) -> Order | None:
+    statement = select(Order).where(Order.external_order_id == external_order_id)
+    if source is not None:
+        statement = statement.where(Order.source == source)
+    if lock:
+        statement = statement.with_for_update()
+    rows = session.scalars(statement.order_by(Order.id).limit(2)).all()
+    return rows[0] if len(rows) == 1 else None
+
+
+def order_items(session: Session, order_id: int) -> Sequence[OrderItem]:
+    return session.scalars(
+        select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)
+    ).all()
+
+
+def store_ids_by_code(session: Session, codes: Collection[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Store.code, Store.id).where(Store.code.in_(list(codes))))
+    return {str(code): int(store_id) for code, store_id in rows}
+
+
+def channel_ids_by_code(session: Session, codes: Collection[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Channel.code, Channel.id).where(Channel.code.in_(list(codes))))
+    return {str(code): int(channel_id) for code, channel_id in rows}
+
+
+def contacts_since(session: Session, since: datetime) -> Sequence[tuple[int, str]]:
+    """(customer id, channel code state) of every contact added through a code since then."""
+    rows = session.execute(
+        select(Touch.customer_id, PoolChannelCode.state)
+        .join(PoolChannelCode, PoolChannelCode.id == Touch.code_id)
+        .where(Touch.at >= since, Touch.kind == "add_contact")
+        .order_by(Touch.id)
+    )
+    return [(int(customer_id), str(state)) for customer_id, state in rows]
+
+
+def group_joins_since(session: Session, since: datetime) -> Sequence[int]:
+    rows = session.scalars(
+        select(Event.customer_id).where(
+            Event.type == "join_group", Event.occurred_at >= since,
+            Event.customer_id.is_not(None)).order_by(Event.id)
+    )
+    return [int(customer_id) for customer_id in rows if customer_id is not None]
+
+
+# --- coupon templates and coupons ----------------------------------------------------------
+
+
+def template(session: Session, template_id: int) -> CouponTemplate | None:
+    return session.get(CouponTemplate, template_id)
+
+
+def templates(session: Session, limit: int = 200) -> Sequence[CouponTemplate]:
+    return session.scalars(
+        select(CouponTemplate).order_by(CouponTemplate.id.desc()).limit(limit)
+    ).all()
+
+
+def welcome_templates(session: Session, trigger: str) -> Sequence[CouponTemplate]:
+    return session.scalars(
+        select(CouponTemplate).where(
+            CouponTemplate.welcome_trigger == trigger,
+            CouponTemplate.status == TemplateStatus.ACTIVE.value,
+        ).order_by(CouponTemplate.id)
+    ).all()
+
+
+def coupon_counts_by_template(
+    session: Session, template_ids: Collection[int]
+) -> dict[int, dict[str, int]]:
+    """template id → coupon status → count."""
+    if not template_ids:
+        return {}
+    rows = session.execute(
+        select(Coupon.template_id, Coupon.status, func.count())
+        .where(Coupon.template_id.in_(list(template_ids)))
+        .group_by(Coupon.template_id, Coupon.status)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for template_id, status, count in rows:
+        counts.setdefault(int(template_id), {})[str(status)] = int(count)
+    return counts
+
+
+def issue_one_if_in_stock(session: Session, template_id: int) -> int | None:
+    """``issued = issued + 1`` unless the stock is gone; the new count, or None."""
+    statement = (
+        update(CouponTemplate)
+        .where(CouponTemplate.id == template_id,
+               or_(CouponTemplate.stock.is_(None), CouponTemplate.issued < CouponTemplate.stock))
+        .values(issued=CouponTemplate.issued + 1)
+        .returning(CouponTemplate.issued)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def ensure_claim_counter(session: Session, *, template_id: int, customer_id: int) -> None:
+    statement = _insert(session, CouponClaimCounter).values(
+        template_id=template_id, holder_key=customer_id, customer_id=customer_id, claimed=0
+    ).on_conflict_do_nothing()
+    session.execute(statement)
+
+
+def inherited_claims(session: Session, *, template_id: int, customer_id: int) -> int:
+    """Claims counted on counters a merge brought to this customer (frozen since)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(CouponClaimCounter.claimed), 0)).where(
+            CouponClaimCounter.template_id == template_id,
+            CouponClaimCounter.customer_id == customer_id,
+            CouponClaimCounter.holder_key != customer_id,
+        )
+    )
+    return int(total or 0)
+
+
+def count_claim_if_within_limit(
+    session: Session, *, template_id: int, customer_id: int, limit: int, inherited: int
+) -> int | None:
+    """``claimed = claimed + 1`` unless that would pass the limit; the new count, or None."""
+    statement = (
+        update(CouponClaimCounter)
+        .where(CouponClaimCounter.template_id == template_id,
+               CouponClaimCounter.holder_key == customer_id,
+               CouponClaimCounter.claimed + inherited < limit)
+        .values(claimed=CouponClaimCounter.claimed + 1)
+        .returning(CouponClaimCounter.claimed)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def coupon_by_code(session: Session, code: str) -> Coupon | None:
+    return session.scalars(select(Coupon).where(Coupon.code == code)
+                           .execution_options(populate_existing=True)).one_or_none()
+
+
+def coupon_state(session: Session, coupon_id: int) -> tuple[str, datetime | None, int | None]:
+    """(status, valid_until, order_id) as committed now (not the session's copy)."""
+    row = session.execute(
+        select(Coupon.status, Coupon.valid_until, Coupon.order_id)
+        .where(Coupon.id == coupon_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return str(row[0]), row[1], row[2]
+
+
+def redeem_if_available(
+    session: Session, *, coupon_id: int, order_id: int, discount_fen: int, now: datetime
+) -> bool:
+    """``available`` → ``redeemed`` in one statement; False if it was not available (or has
+    expired) at that moment."""
+    statement = (
+        update(Coupon)
+        .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE.value,
+               or_(Coupon.valid_until.is_(None), Coupon.valid_until > now))
+        .values(status=CouponStatus.REDEEMED.value, order_id=order_id,
+                discount_fen=discount_fen, redeemed_at=now)
+        .returning(Coupon.id)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    return found.scalar_one_or_none() is not None
+
+
+def release_if_redeemed(session: Session, *, coupon_id: int, order_id: int) -> bool:
+    statement = (
+        update(Coupon)
+        .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.REDEEMED.value,
+               Coupon.order_id == order_id)
+        .values(status=CouponStatus.AVAILABLE.value, order_id=None, discount_fen=0,
+                redeemed_at=None)
+        .returning(Coupon.id)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    return found.scalar_one_or_none() is not None
+
+
+def void_if_available(session: Session, *, coupon_id: int, now: datetime) -> bool:
+    statement = (
+        update(Coupon)
+        .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE.value)
+        .values(status=CouponStatus.VOIDED.value, ended_at=now)
+        .returning(Coupon.id)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    return found.scalar_one_or_none() is not None
+
+
+def expire_available_before(session: Session, now: datetime) -> list[int]:
+    """Every available coupon whose validity ended: ``expired``; their ids."""
+    statement = (
+        update(Coupon)
+        .where(Coupon.status == CouponStatus.AVAILABLE.value,
+               Coupon.valid_until.is_not(None), Coupon.valid_until <= now)
+        .values(status=CouponStatus.EXPIRED.value, ended_at=now)
+        .returning(Coupon.id)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    return sorted(int(value) for value in found.scalars())
+
+
+def coupons_on_order(session: Session, order_id: int) -> Sequence[tuple[Coupon, CouponTemplate]]:
+    rows = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.order_id == order_id, Coupon.status == CouponStatus.REDEEMED.value)
+        .order_by(Coupon.id)
+    )
+    return [(coupon, template) for coupon, template in rows]
+
+
+def redeemed_coupons_of_ended_orders(session: Session, limit: int = 1000) -> Sequence[Coupon]:
+    return session.scalars(
+        select(Coupon).join(Order, Order.id == Coupon.order_id).where(
+            Coupon.status == CouponStatus.REDEEMED.value,
+            Order.status.in_([OrderStatus.REFUNDED.value, OrderStatus.CLOSED.value]),
+        ).order_by(Coupon.id).limit(limit)
+    ).all()
+
+
+def coupons_of_customer(session: Session, customer_id: int,
+                        limit: int = 200) -> Sequence[tuple[Coupon, CouponTemplate]]:
+    rows = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.customer_id == customer_id)
+        .order_by(Coupon.id.desc()).limit(limit)
+    )
+    return [(coupon, template) for coupon, template in rows]
+
+
+def coupon_count(session: Session, *, template_id: int | None = None,
+                 status: str | None = None) -> int:
+    statement = select(func.count()).select_from(Coupon)
+    if template_id is not None:
+        statement = statement.where(Coupon.template_id == template_id)
+    if status is not None:
+        statement = statement.where(Coupon.status == status)
+    return int(session.scalar(statement) or 0)
+
+
+def coupon_events(session: Session, coupon_id: int) -> Sequence[CouponEvent]:
+    return session.scalars(
+        select(CouponEvent).where(CouponEvent.coupon_id == coupon_id).order_by(CouponEvent.id)
+    ).all()
+
+
+def add_coupon_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(_insert(session, CouponEvent), list(rows))
+
+
+def welcome_granted(session: Session, *, template_id: int, customer_id: int) -> bool:
+    found = session.scalar(select(WelcomeGrant.id).where(
+        WelcomeGrant.template_id == template_id,
+        WelcomeGrant.customer_id == customer_id).limit(1))
+    return found is not None
+
+
+def insert_welcome_grant(session: Session, row: dict[str, Any]) -> int | None:
+    table = _table(WelcomeGrant)
+    statement = _insert(session, WelcomeGrant).values(**row).on_conflict_do_nothing(
+    ).returning(table.c.id)
+    found = session.execute(statement).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def set_welcome_coupon(session: Session, grant_id: int, coupon_id: int) -> None:
+    session.execute(update(WelcomeGrant).where(WelcomeGrant.id == grant_id)
+                    .values(coupon_id=coupon_id),
+                    execution_options={"synchronize_session": False})
+
+
+# --- the ledger ----------------------------------------------------------------------------
+
+
+def open_account(session: Session, *, account_key: str, kind: str, unit: str,
+                 customer_id: int | None) -> None:
+    """Create the account unless it exists (a concurrent opening too)."""
+    statement = _insert(session, LedgerAccount).values(
+        account_key=account_key, kind=kind, unit=unit, customer_id=customer_id,
+        balance=0 if customer_id is not None else None,
+    ).on_conflict_do_nothing()
+    session.execute(statement)
+
+
+def account_by_key(session: Session, account_key: str) -> LedgerAccount | None:
+    return session.scalars(
+        select(LedgerAccount).where(LedgerAccount.account_key == account_key)
+    ).one_or_none()
+
+
+def lock_customer_accounts(session: Session, customer_id: int,
+                           kinds: Collection[str]) -> Sequence[LedgerAccount]:
+    """The customer's accounts of these kinds, locked in id order (PostgreSQL; a SQLite
+    writer holds the database's write lock already), read afresh."""
+    return session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.customer_id == customer_id, LedgerAccount.kind.in_(list(kinds)))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def customer_accounts(session: Session, customer_id: int,
+                      kinds: Collection[str]) -> Sequence[LedgerAccount]:
+    return session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.customer_id == customer_id, LedgerAccount.kind.in_(list(kinds)))
+        .order_by(LedgerAccount.id)
+    ).all()
+
+
+def insert_transaction(session: Session, row: dict[str, Any]) -> int:
+    table = _table(LedgerTransaction)
+    found = session.execute(_insert(session, LedgerTransaction).values(**row)
+                            .returning(table.c.id)).scalar_one()
+    return int(found)
+
+
+def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(_insert(session, LedgerEntry), list(rows))
+
+
+def move_balance_if_covered(session: Session, *, account_id: int, amount: int) -> int | None:
+    """``balance = balance + amount`` unless a customer's balance would go below zero; the
+    new balance, or None."""
+    statement = (
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account_id,
+               LedgerAccount.balance.is_not(None),
+               LedgerAccount.balance + amount >= 0)
+        .values(balance=LedgerAccount.balance + amount)
+        .returning(LedgerAccount.balance)
+    )
+    found = session.execute(statement, execution_options={"synchronize_session": False})
+    value = found.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def entry_sums_by_kind(session: Session, customer_id: int,
+                       kinds: Collection[str]) -> dict[str, int]:
+    """Account kind → the sum of the customer's entries on accounts of that kind."""
+    rows = session.execute(
+        select(LedgerAccount.kind, func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.customer_id == customer_id, LedgerAccount.kind.in_(list(kinds)))
+        .group_by(LedgerAccount.kind)
+    )
+    return {str(kind): int(total) for kind, total in rows}
+
+
+def customer_transactions(
+    session: Session, customer_id: int, kinds: Collection[str], limit: int = 100
+) -> Sequence[LedgerTransaction]:
+    return session.scalars(
+        select(LedgerTransaction)
+        .where(LedgerTransaction.customer_id == customer_id,
+               LedgerTransaction.kind.in_(list(kinds)))
+        .order_by(LedgerTransaction.id.desc()).limit(limit)
+    ).all()
+
+
+def legs_by_transaction(
+    session: Session, transaction_ids: Collection[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """transaction id → [(account kind, amount)]."""
+    if not transaction_ids:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.transaction_id, LedgerAccount.kind, LedgerEntry.amount)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerEntry.transaction_id.in_(list(transaction_ids)))
+        .order_by(LedgerEntry.id)
+    )
+    legs: dict[int, list[tuple[str, int]]] = {}
+    for transaction_id, kind, amount in rows:
+        legs.setdefault(int(transaction_id), []).append((str(kind), int(amount)))
+    return legs
+
+
+def order_movements(session: Session, *, customer_id: int, order_id: int | None,
+                    reference: str) -> dict[tuple[str, str], int]:
+    """(transaction kind, account kind) → sum, for the customer's stored-value movements on
+    one order (by yutang's order id, or by the merchant's reference when unknown)."""
+    condition = (LedgerTransaction.order_id == order_id if order_id is not None
+                 else and_(LedgerTransaction.order_id.is_(None),
+                           LedgerTransaction.reference == reference))
+    rows = session.execute(
+        select(LedgerTransaction.kind, LedgerAccount.kind, func.sum(LedgerEntry.amount))
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerTransaction.customer_id == customer_id, condition,
+               LedgerTransaction.kind.in_([TransactionKind.CHARGE.value,
+                                           TransactionKind.CHARGE_REFUND.value]),
+               LedgerAccount.customer_id.is_not(None))
+        .group_by(LedgerTransaction.kind, LedgerAccount.kind)
+    )
+    return {(str(kind), str(account)): int(total) for kind, account, total in rows}
+
+
+def account_entry_sums(session: Session, *, before: datetime | None = None,
+                       since: datetime | None = None) -> dict[int, int]:
+    """account id → sum of its entries (in a time window, if given)."""
+    statement = select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(
+        LedgerEntry.account_id)
+    if before is not None:
+        statement = statement.where(LedgerEntry.at < before)
+    if since is not None:
+        statement = statement.where(LedgerEntry.at >= since)
+    return {int(account): int(total) for account, total in session.execute(statement)}
+
+
+def all_accounts(session: Session) -> Sequence[LedgerAccount]:
+    return session.scalars(select(LedgerAccount).order_by(LedgerAccount.id)).all()
+
+
+def movements_by_kind(session: Session, *, since: datetime,
+                      before: datetime) -> dict[tuple[str, str], int]:
+    """(transaction kind, account kind) → sum of entries in the window."""
+    rows = session.execute(
+        select(LedgerTransaction.kind, LedgerAccount.kind, func.sum(LedgerEntry.amount))
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerEntry.at >= since, LedgerEntry.at < before)
+        .group_by(LedgerTransaction.kind, LedgerAccount.kind)
+    )
+    return {(str(kind), str(account)): int(total) for kind, account, total in rows}
+
+
+def unbalanced_transactions(session: Session, *, before: datetime | None = None) -> list[int]:
+    """Transactions whose legs do not sum to zero in some unit (always none)."""
+    statement = (
+        select(LedgerEntry.transaction_id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .group_by(LedgerEntry.transaction_id, LedgerAccount.unit)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    )
+    if before is not None:
+        statement = statement.where(LedgerEntry.at < before)
+    return sorted({int(value) for value in session.scalars(statement)})
+
+
+def stored_value_accounts(session: Session, limit: int = 200,
+                          offset: int = 0) -> Sequence[tuple[int, int, int]]:
+    """(customer id, principal, bonus) by customer, largest balances first."""
+    principal = func.sum(case((LedgerAccount.kind == "stored_value_principal",
+                               LedgerAccount.balance), else_=0))
+    bonus = func.sum(case((LedgerAccount.kind == "stored_value_bonus",
+                           LedgerAccount.balance), else_=0))
+    rows = session.execute(
+        select(LedgerAccount.customer_id, principal, bonus)
+        .where(LedgerAccount.customer_id.is_not(None),
+               LedgerAccount.kind.in_(["stored_value_principal", "stored_value_bonus"]))
+        .group_by(LedgerAccount.customer_id)
+        .order_by((principal + bonus).desc(), LedgerAccount.customer_id)
+        .limit(limit).offset(offset)
+    )
+    return [(int(customer), int(p or 0), int(b or 0)) for customer, p, b in rows]
+
+
+def transaction_count(session: Session, *, kind: str | None = None) -> int:
+    statement = select(func.count()).select_from(LedgerTransaction)
+    if kind is not None:
+        statement = statement.where(LedgerTransaction.kind == kind)
+    return int(session.scalar(statement) or 0)
+
+
+# --- stored value plans, points lots -------------------------------------------------------
+
+
+def plan(session: Session, plan_id: int) -> TopUpPlan | None:
+    return session.get(TopUpPlan, plan_id)
+
+
+def plans(session: Session) -> Sequence[TopUpPlan]:
+    return session.scalars(select(TopUpPlan).order_by(TopUpPlan.pay_fen, TopUpPlan.id)).all()
+
+
+def open_lots(session: Session, customer_id: int) -> Sequence[PointsLot]:
+    """The customer's lots with points left, oldest expiry first (FIFO)."""
+    return session.scalars(
+        select(PointsLot)
+        .where(PointsLot.customer_id == customer_id, PointsLot.remaining > 0)
+        .order_by(PointsLot.expires_at, PointsLot.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def expired_lots(session: Session, now: datetime, limit: int = 5000) -> Sequence[PointsLot]:
+    return session.scalars(
+        select(PointsLot)
+        .where(PointsLot.remaining > 0, PointsLot.expires_at <= now)
+        .order_by(PointsLot.customer_id, PointsLot.expires_at, PointsLot.id)
+        .limit(limit)
+    ).all()
+
+
+def lots_remaining(session: Session, customer_id: int) -> int:
+    total = session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+        PointsLot.customer_id == customer_id))
+    return int(total or 0)
+
+
+# --- membership ----------------------------------------------------------------------------
+
+
+def tiers(session: Session) -> Sequence[MembershipTier]:
+    return session.scalars(select(MembershipTier).order_by(MembershipTier.rank)).all()
+
+
+def tier_by_code_or_rank(session: Session, code: str, rank: int) -> MembershipTier | None:
+    return session.scalars(select(MembershipTier).where(
+        or_(MembershipTier.code == code, MembershipTier.rank == rank)).limit(1)).first()
+
+
+def spend_since(session: Session, since: datetime) -> dict[int, int]:
+    """customer id → paid spend (paid or completed orders) since then."""
+    rows = session.execute(
+        select(Order.customer_id, func.sum(Order.paid_fen))
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(Order.ordered_at >= since, Customer.merged_into_id.is_(None),
+               Order.status.in_([OrderStatus.PAID.value, OrderStatus.COMPLETED.value]))
+        .group_by(Order.customer_id)
+    )
+    return {int(customer): int(total or 0) for customer, total in rows
+            if customer is not None}
+
+
+def points_earned_since(session: Session, since: datetime) -> dict[int, int]:
+    rows = session.execute(
+        select(PointsLot.customer_id, func.sum(PointsLot.earned))
+        .where(PointsLot.earned_at >= since)
+        .group_by(PointsLot.customer_id)
+    )
+    return {int(customer): int(total or 0) for customer, total in rows}
+
+
+def current_tiers(session: Session,
+                  customer_ids: Collection[int] | None = None) -> dict[int, TierChange]:
+    """customer id → their newest tier change."""
+    newest = select(TierChange.customer_id, func.max(TierChange.id).label("newest")).group_by(
+        TierChange.customer_id)
+    if customer_ids is not None:
+        newest = newest.where(TierChange.customer_id.in_(list(customer_ids)))
+    latest = newest.subquery()
+    rows = session.scalars(select(TierChange).join(latest, latest.c.newest == TierChange.id))
+    return {row.customer_id: row for row in rows}
+
+
+def tier_history(session: Session, customer_id: int) -> Sequence[TierChange]:
+    return session.scalars(
+        select(TierChange).where(TierChange.customer_id == customer_id)
+        .order_by(TierChange.id.desc())
+    ).all()
+
+
+def members_by_tier(session: Session) -> dict[int | None, tuple[int, int]]:
+    """tier id → (members, of whom super users), from current tiers."""
+    counts: dict[int | None, tuple[int, int]] = {}
+    for change in current_tiers(session).values():
+        members, supers = counts.get(change.tier_id, (0, 0))
+        counts[change.tier_id] = (members + 1, supers + int(change.is_super_user))
+    return counts
+
+
+def live_customer_ids(session: Session, customer_ids: Collection[int]) -> set[int]:
+    if not customer_ids:
+        return set()
+    return {int(value) for value in session.scalars(select(Customer.id).where(
+        Customer.id.in_(list(customer_ids)), Customer.merged_into_id.is_(None)))}
+
+
+# --- idempotency ---------------------------------------------------------------------------
+
+
+def claim_idempotency_key(session: Session, *, operation: str, key: str,
+                          fingerprint: str, now: datetime) -> int | None:
+    """Insert the key's record unless it exists (waits for a concurrent claimer on
+    PostgreSQL); the new record's id, or None when the key was used before."""
+    table = _table(IdempotencyRecord)
+    statement = _insert(session, IdempotencyRecord).values(
+        operation=operation, key=key, fingerprint=fingerprint, status_code=0, response={},
+        created_at=now,
+    ).on_conflict_do_nothing().returning(table.c.id)
+    found = session.execute(statement).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def idempotency_record(session: Session, *, operation: str, key: str) -> IdempotencyRecord | None:
+    return session.scalars(
+        select(IdempotencyRecord)
+        .where(IdempotencyRecord.operation == operation, IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def store_outcome(session: Session, *, record_id: int, status_code: int,
+                  response: dict[str, Any]) -> None:
+    session.execute(
+        update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+        .values(status_code=status_code, response=response),
+        execution_options={"synchronize_session": False},
+    )
