@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh Debian machine with Python 3.11 (PostgreSQL and
-# Chromium from apt, Python packages into .venv, npm assets), then run the linters and the suite.
+# Install everything the tests need on a fresh Debian machine with Python 3.11 (PostgreSQL,
+# Chromium and Java from apt, Python packages into .venv, npm assets), then run the linters and the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || apt_packages+=(fonts-noto-cjk)
 command -v npm >/dev/null 2>&1 || apt_packages+=(nodejs npm)
+command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)  # Spark, local mode
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   echo "installing from apt: ${apt_packages[*]}"
   $SUDO apt-get update -qq
