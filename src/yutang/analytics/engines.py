@@ -90,17 +90,15 @@ SPARK_SMALL_DATA = {"spark.sql.shuffle.partitions": "1", "spark.sql.codegen.whol
 """For tests and tiny extracts: fewer tasks and jobs, no code generation (each costs more
 than it saves on a few rows)."""
 
-_SPARK_TYPES = {"int64": "BIGINT", "int32": "INT", "string": "STRING", "large_string": "STRING",
-                "string_view": "STRING", "date32[day]": "DATE", "double": "DOUBLE",
-                "bool": "BOOLEAN"}
+_SPARK_TYPES = {pl.Int64: "BIGINT", pl.Int32: "INT", pl.String: "STRING", pl.Date: "DATE",
+                pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN"}
 
 
 def _spark_schema(path: Path) -> str:
     """The DDL schema of a Parquet file, read from its footer here (Spark would run a job)."""
-    import pyarrow.parquet as parquet
-
-    schema = parquet.read_schema(path)
-    return ", ".join(f"`{field.name}` {_SPARK_TYPES[str(field.type)]}" for field in schema)
+    schema = pl.read_parquet_schema(path)
+    return ", ".join(f"`{name}` {_SPARK_TYPES[dtype.base_type()]}"
+                     for name, dtype in schema.items())
 
 
 def spark_session(master: str, config: Mapping[str, str] | None = None) -> Any:
@@ -132,13 +130,12 @@ class SparkEngine:
                  config: Mapping[str, str] | None = None) -> None:
         self._session = spark_session(master, config)
         self._cached: list[Any] = []
-        self._cache_views = (config or {}).get("yutang.cacheViews", "true") == "true"
         for table, paths in _files(directory).items():
             self._session.read.schema(_spark_schema(paths[-1])) \
                 .parquet(*[str(path) for path in paths]).createOrReplaceTempView(f"raw_{table}")
         for view, sql in VIEWS:
             frame = self._session.sql(render(sql, {}, SPARK))
-            if view in CACHED_VIEWS and self._cache_views:
+            if view in CACHED_VIEWS:
                 frame = frame.cache()
                 self._cached.append(frame)
             frame.createOrReplaceTempView(view)
