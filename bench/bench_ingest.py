@@ -16,6 +16,7 @@ import argparse
 import base64
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,11 +75,11 @@ def _api_key(database_url: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def _event(number: int, people: int, bridge: bool) -> dict[str, Any]:
+def _event(number: int, people: int, bridge: bool, run: int = 0) -> dict[str, Any]:
     person = number % people
     identities: dict[str, Any] = {"wechat_unionid": f"U-{person}"}
-    if bridge:
-        identities["wechat_openid"] = {"value": f"o-{person}", "scope": "wxbench"}
+    if bridge:  # a new openid (of another mini-program in each run): a new link
+        identities["wechat_openid"] = {"value": f"o-{person}", "scope": f"wxbench{run}"}
     return {"event_id": f"ev-{number}", "type": "view",
             "occurred_at": "2026-10-01T12:00:00+08:00", "identities": identities,
             "properties": {"page": "/item/42"}}
@@ -103,21 +104,35 @@ def _send(url: str, key: str, batches: list[list[dict[str, Any]]], clients: int)
     return time.perf_counter() - started
 
 
-def measure(database_url: str, events: int, people: int, clients: int) -> dict[str, float]:
+def measure(database_url: str, events: int, people: int, clients: int,
+            runs: int) -> dict[str, list[float]]:
+    """The warm-up once, then ``runs`` streams of new events, each followed by its replay."""
     subprocess.run([sys.executable, "-m", "yutang", "db", "upgrade"],
                    env=_environment(database_url), check=True, capture_output=True)
     key = _api_key(database_url)
     warm = [_event(n, people, bridge=False) for n in range(people)]
-    stream = [_event(people + n, people, bridge=n % 10 == 0) for n in range(events)]
+    figures: dict[str, list[float]] = {"new_people_per_s": [], "events_per_s": [],
+                                       "replay_per_s": []}
     with _server(database_url) as url:
         warm_seconds = _send(url, key, [warm[i:i + BATCH] for i in range(0, people, BATCH)],
                              clients)
-        seconds = _send(url, key, [stream[i:i + BATCH] for i in range(0, events, BATCH)],
-                        clients)
-        replay = _send(url, key, [stream[i:i + BATCH] for i in range(0, events, BATCH)],
-                       clients)
-    return {"new_people_per_s": people / warm_seconds, "events_per_s": events / seconds,
-            "replay_per_s": events / replay}
+        figures["new_people_per_s"].append(people / warm_seconds)
+        for run in range(runs):
+            first = people + run * events
+            stream = [_event(first + n, people, bridge=n % 10 == 0, run=run)
+                      for n in range(events)]
+            batches = [stream[i:i + BATCH] for i in range(0, events, BATCH)]
+            figures["events_per_s"].append(events / _send(url, key, batches, clients))
+            figures["replay_per_s"].append(events / _send(url, key, batches, clients))
+    return figures
+
+
+def _cell(values: list[float]) -> str:
+    """The median, and the range when there are several runs."""
+    median = f"{statistics.median(values):,.0f}"
+    if len(values) == 1:
+        return median
+    return f"{median} ({min(values):,.0f}–{max(values):,.0f})"
 
 
 def main() -> None:
@@ -125,21 +140,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3,
+                        help="streams per database; the median is printed, with the range")
     parser.add_argument("--postgres", help="a PostgreSQL server URL to use (else one is started)")
     arguments = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, list[float]]] = {}
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         results["SQLite"] = measure(f"sqlite:///{folder / 'bench.db'}", arguments.events,
-                                    arguments.people, arguments.clients)
+                                    arguments.people, arguments.clients, arguments.runs)
         base = arguments.postgres or stack.enter_context(postgres_server())
         results["PostgreSQL"] = measure(create_database(base, "yutang_bench_ingest"),
-                                        arguments.events, arguments.people, arguments.clients)
-    print(f"HTTP ingest, batches of {BATCH}, {arguments.clients} clients, idempotency on")
-    print(f"{'database':<12}{'new people/s':>14}{'events/s':>12}{'replays/s':>12}")
+                                        arguments.events, arguments.people, arguments.clients,
+                                        arguments.runs)
+    print(f"HTTP ingest, batches of {BATCH}, {arguments.clients} clients, idempotency on; "
+          f"events/s and replays/s: median of {arguments.runs} streams (range)")
+    print(f"{'database':<12}{'new people/s':>14}{'events/s':>26}{'replays/s':>26}")
     for name, figures in results.items():
-        print(f"{name:<12}{figures['new_people_per_s']:>14,.0f}{figures['events_per_s']:>12,.0f}"
-              f"{figures['replay_per_s']:>12,.0f}")
+        print(f"{name:<12}{_cell(figures['new_people_per_s']):>14}"
+              f"{_cell(figures['events_per_s']):>26}{_cell(figures['replay_per_s']):>26}")
 
 
 if __name__ == "__main__":

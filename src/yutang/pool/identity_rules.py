@@ -8,7 +8,6 @@ anyone: a shared tablet or a store's front-desk device must not fuse strangers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,7 +52,6 @@ PLACEHOLDER_PHONES = frozenset(
     {"13800000000", "13800138000", "13888888888", "13900000000", "12345678901",
      "18888888888", "13333333333", "15555555555", "18000000000"}
 )
-_REPEATED = re.compile(r"^(.)\1+$")
 _SEQUENTIAL = ("0123456789", "1234567890", "9876543210")
 
 
@@ -76,8 +74,10 @@ def normalize_value(kind: IdentityKind, value: str) -> str:
 def judge_value(kind: IdentityKind, normalized: str) -> ValueVerdict:
     """Placeholders and malformed values are recorded but never used to match anyone."""
     lowered = normalized.lower()
-    if lowered in PLACEHOLDER_WORDS or _REPEATED.match(lowered):
-        return ValueVerdict.PLACEHOLDER
+    if lowered in PLACEHOLDER_WORDS or (
+        len(lowered) > 1 and lowered.count(lowered[0]) == len(lowered)
+    ):
+        return ValueVerdict.PLACEHOLDER  # a word for "none", or one character repeated
     if len(lowered) >= 6 and lowered.isdigit() and any(lowered in run for run in _SEQUENTIAL):
         return ValueVerdict.PLACEHOLDER
     if kind is IdentityKind.PHONE:
