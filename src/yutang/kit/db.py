@@ -104,10 +104,19 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _: ConnectionPoolEnt
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Read the file through a memory map and keep more pages per connection: at a million
+    # customers the identity graph's indexes no longer fit SQLite's default 8 MiB cache, and
+    # every lookup went through read() calls (a merge's p50 went from 3 to 5 ms).
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     # Checkpoints run in the background (``kit.wal_checkpoint``), not inside a commit.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
+
+SQLITE_MMAP_BYTES = 4 * 1024**3
+"""Address space, not memory: the kernel's page cache holds the pages."""
+SQLITE_CACHE_KIB = 64 * 1024
 
 WRITER_OPTION = "yutang_writer"
 

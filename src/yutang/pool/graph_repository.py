@@ -10,7 +10,9 @@ from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Executable,
+    Select,
     Table,
     and_,
     bindparam,
@@ -51,6 +53,12 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def _table(model: type[object]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
 @dataclass(slots=True)
 class ValueNode:
     """What resolution needs of an identity value (no plaintext: it is never needed here)."""
@@ -63,16 +71,66 @@ class ValueNode:
     status: str
 
 
+# --- statements built once (the values are bound as one list parameter each) --------------
+
+
+@cache
+def _values_statement() -> Select[int, str, str, str, str, str]:
+    value = _table(IdentityValue)
+    return select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
+                  value.c.strength, value.c.status).where(
+        in_list_parameter(value.c.value_index, "indexes"))
+
+
+@cache
+def _values_and_holders_statement() -> Select[int, str, str, str, str, str, int | None]:
+    value, identity = _table(IdentityValue), _table(Identity)
+    return (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
+                   value.c.strength, value.c.status, identity.c.customer_id)
+            .outerjoin(identity, identity.c.value_id == value.c.id)
+            .where(in_list_parameter(value.c.value_index, "indexes")))
+
+
+@cache
+def _fan_outs_statement() -> CompoundSelect[int, str, str, int]:
+    link, value = _table(IdentityLink), _table(IdentityValue)
+    as_a = (select(link.c.value_a_id, value.c.kind, value.c.scope, func.count())
+            .join(value, value.c.id == link.c.value_b_id)
+            .where(in_list_parameter(link.c.value_a_id, "ids"))
+            .group_by(link.c.value_a_id, value.c.kind, value.c.scope))
+    as_b = (select(link.c.value_b_id, value.c.kind, value.c.scope, func.count())
+            .join(value, value.c.id == link.c.value_a_id)
+            .where(in_list_parameter(link.c.value_b_id, "ids"))
+            .group_by(link.c.value_b_id, value.c.kind, value.c.scope))
+    return as_a.union_all(as_b)
+
+
+@cache
+def _customer_states_statement() -> Select[int, int | None]:
+    customer = _table(Customer)
+    return select(customer.c.id, customer.c.merged_into_id).where(
+        in_list_parameter(customer.c.id, "ids"))
+
+
+@cache
+def _links_from_statement() -> Select[int, int]:
+    link = _table(IdentityLink)
+    return select(link.c.value_a_id, link.c.value_b_id).where(
+        in_list_parameter(link.c.value_a_id, "ids"))
+
+
+@cache
+def _holders_statement() -> Select[int | None, int]:
+    identity = _table(Identity)
+    return select(identity.c.value_id, identity.c.customer_id).where(
+        in_list_parameter(identity.c.value_id, "ids"))
+
+
 def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey, ValueNode]:
     if not keys:
         return {}
-    indexes = sorted({key[2] for key in keys})
-    table = IdentityValue.__table__
-    assert isinstance(table, Table)
-    rows = session.execute(
-        select(table.c.id, table.c.kind, table.c.scope, table.c.value_index, table.c.strength,
-               table.c.status).where(in_list(table.c.value_index, indexes))
-    ).all()
+    rows = session.execute(_values_statement(),
+                           {"indexes": sorted({key[2] for key in keys})}).all()
     nodes: dict[ValueKey, ValueNode] = {}
     for value_id, kind, scope, value_index, strength, status in rows:
         key = (kind, scope, value_index)
@@ -87,13 +145,8 @@ def values_and_holders(
     """``values_by_key`` and ``holders_of`` those values, in one statement."""
     if not keys:
         return {}, {}
-    value, identity = _table(IdentityValue), _table(Identity)
-    rows = session.execute(
-        select(value.c.id, value.c.kind, value.c.scope, value.c.value_index, value.c.strength,
-               value.c.status, identity.c.customer_id)
-        .outerjoin(identity, identity.c.value_id == value.c.id)
-        .where(in_list(value.c.value_index, {key[2] for key in keys}))
-    ).all()
+    rows = session.execute(_values_and_holders_statement(),
+                           {"indexes": sorted({key[2] for key in keys})}).all()
     nodes: dict[ValueKey, ValueNode] = {}
     holders: dict[int, set[int]] = {}
     for value_id, kind, scope, value_index, strength, status, customer_id in rows:
@@ -202,21 +255,9 @@ def fan_outs(session: Session, value_ids: Collection[int]) -> dict[int, int]:
     """For each value, the most distinct values of any one (kind, scope) it is linked to."""
     if not value_ids:
         return {}
-    ids = sorted(value_ids)
-    as_a = (
-        select(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope, func.count())
-        .join(IdentityValue, IdentityValue.id == IdentityLink.value_b_id)
-        .where(in_list(IdentityLink.value_a_id, ids))
-        .group_by(IdentityLink.value_a_id, IdentityValue.kind, IdentityValue.scope)
-    )
-    as_b = (
-        select(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope, func.count())
-        .join(IdentityValue, IdentityValue.id == IdentityLink.value_a_id)
-        .where(in_list(IdentityLink.value_b_id, ids))
-        .group_by(IdentityLink.value_b_id, IdentityValue.kind, IdentityValue.scope)
-    )
     counts: dict[tuple[int, str, str], int] = {}
-    for value_id, kind, scope, count in session.execute(as_a.union_all(as_b)):
+    rows = session.execute(_fan_outs_statement(), {"ids": sorted(value_ids)})
+    for value_id, kind, scope, count in rows:
         key = (int(value_id), str(kind), str(scope))
         counts[key] = counts.get(key, 0) + int(count)
     widest: dict[int, int] = {}
@@ -230,10 +271,8 @@ def survivors(session: Session, customer_ids: Collection[int]) -> dict[int, int]
     result: dict[int, int] = {}
     pending = {customer: customer for customer in customer_ids}
     while pending:
-        rows = session.execute(
-            select(Customer.id, Customer.merged_into_id).where(
-                in_list(Customer.id, set(pending.values())))
-        ).all()
+        rows = session.execute(_customer_states_statement(),
+                               {"ids": sorted(set(pending.values()))}).all()
         merged_into = {int(row[0]): row[1] for row in rows}
         next_round: dict[int, int] = {}
         for original, current in pending.items():
@@ -249,12 +288,8 @@ def survivors(session: Session, customer_ids: Collection[int]) -> dict[int, int]
 def existing_links(session: Session, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
     if not pairs:
         return set()
-    left = {pair[0] for pair in pairs}
-    rows = session.execute(
-        select(IdentityLink.value_a_id, IdentityLink.value_b_id).where(
-            in_list(IdentityLink.value_a_id, left)
-        )
-    ).all()
+    rows = session.execute(_links_from_statement(),
+                           {"ids": sorted({pair[0] for pair in pairs})}).all()
     return {(int(a), int(b)) for a, b in rows} & set(pairs)
 
 
@@ -289,11 +324,7 @@ def holders_of(session: Session, value_ids: Collection[int]) -> dict[int, set[in
     """value id → the (unmerged) customers whose identities carry it."""
     if not value_ids:
         return {}
-    rows = session.execute(
-        select(Identity.value_id, Identity.customer_id).where(
-            in_list(Identity.value_id, value_ids)
-        )
-    ).all()
+    rows = session.execute(_holders_statement(), {"ids": sorted(value_ids)}).all()
     holders: dict[int, set[int]] = {}
     for value_id, customer_id in cast("Sequence[tuple[int, int]]", rows):  # never NULL here
         if value_id in holders:
@@ -354,12 +385,6 @@ def customer_reference_columns() -> tuple[tuple[Table, str], ...]:
                 continue
             columns.append((table, foreign_key.parent.name))
     return tuple(columns)
-
-
-def _table(model: type[object]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
 
 
 @cache
