@@ -69,6 +69,11 @@ class InList(ColumnElement[bool]):
         self.column = column
         self.parameter = parameter
 
+    @property
+    def _from_objects(self) -> list[Any]:
+        """The column's table, so ``exists().where(in_list(…))`` knows what to select from."""
+        return list(self.column._from_objects)
+
 
 def in_list(column: Any, values: Collection[int] | Collection[str]) -> InList:
     """``column`` is one of ``values``, bound as one parameter (integers for an integer

@@ -17,10 +17,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     inspect,
+    literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -387,45 +390,69 @@ def customer_reference_columns() -> tuple[tuple[Table, str], ...]:
     return tuple(columns)
 
 
+@dataclass(frozen=True)
+class _MergeStatements:
+    """What a merge runs, built once: parameters ``losers`` (ids) and ``survivor`` (an id).
+
+    ``always`` moves the identities; each of ``moves`` moves the rows of one table and runs
+    only if ``probe`` (one statement) found rows of the losers there."""
+
+    always: tuple[Executable, ...]
+    probe: Executable
+    moves: tuple[tuple[Executable, ...], ...]
+
+
 @cache
-def _merge_statements() -> tuple[Executable, ...]:
-    """What a merge runs, built once: parameters ``losers`` (ids) and ``survivor`` (an id)."""
+def _merge_statements() -> _MergeStatements:
     survivor: BindParameter[int] = bindparam("survivor")
     identity, tag, customer = _table(Identity), _table(CustomerTag), _table(Customer)
 
     def losers(column: ColumnElement[int]) -> ColumnElement[bool]:
         return in_list_parameter(column, "losers")
 
-    statements: list[Executable] = [
+    always = (
         # identities: a value both already carry is kept once
         delete(identity).where(losers(identity.c.customer_id), identity.c.value_id.in_(
             select(identity.c.value_id).where(identity.c.customer_id == survivor)
             .scalar_subquery())),
         update(identity).where(losers(identity.c.customer_id)).values(customer_id=survivor),
-    ]
-    statements += [
-        update(table).where(losers(table.c[column])).values({column: survivor})
+    )
+    held: list[tuple[ColumnElement[int], tuple[Executable, ...]]] = [
+        (table.c[column], (update(table).where(losers(table.c[column]))
+                           .values({column: survivor}),))
         for table, column in customer_reference_columns()
     ]
-    statements += [
+    held.append((tag.c.customer_id, (
         delete(tag).where(losers(tag.c.customer_id), tag.c.tag_id.in_(
             select(tag.c.tag_id).where(tag.c.customer_id == survivor).scalar_subquery())),
         update(tag).where(losers(tag.c.customer_id)).values(customer_id=survivor),
+    )))
+    held.append((customer.c.merged_into_id, (
         update(customer).where(losers(customer.c.merged_into_id))
         .values(merged_into_id=survivor),
-    ]
-    return tuple(statements)
+    )))
+    probe = union_all(*(
+        select(literal(position)).where(exists().where(losers(column)))
+        for position, (column, _) in enumerate(held)
+    ))
+    return _MergeStatements(always=always, probe=probe,
+                            moves=tuple(statements for _, statements in held))
 
 
 def move_to_survivor(session: Session, losers: Collection[int], survivor: int) -> None:
     """Move the identities and everything else that belongs to ``losers`` to ``survivor``
-    (a merge): a fixed list of statements, each run once for all the losers. Rows already
-    loaded in the session are expired, so they are read again as they now are."""
+    (a merge): one statement per table that holds rows of the losers (a probe tells which),
+    each for all the losers. Rows already loaded in the session are expired, so they are read
+    again as they now are."""
     connection = session.connection()
     loser_ids = sorted(losers)
     parameters = {"losers": loser_ids, "survivor": survivor}
-    for statement in _merge_statements():
+    statements = _merge_statements()
+    for statement in statements.always:
         connection.execute(statement, parameters)
+    for (position,) in connection.execute(statements.probe, parameters).all():
+        for statement in statements.moves[position]:
+            connection.execute(statement, parameters)
     moved = {_table(Identity), _table(CustomerTag)}
     moved.update(table for table, _ in customer_reference_columns())
     for instance in list(session.identity_map.values()):
