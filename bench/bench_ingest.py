@@ -13,18 +13,15 @@ started (initdb) as in the tests.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -32,45 +29,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.live_server import free_port
+from served import environment, yutang_server
 from tests.support.postgres import create_database, postgres_server
 
-DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 BATCH = 500
 WORKERS = 2
-
-
-def _environment(database_url: str) -> dict[str, str]:
-    return {**os.environ, "YUTANG_DATA_KEY": DATA_KEY, "YUTANG_DATABASE_URL": database_url}
-
-
-@contextmanager
-def _server(database_url: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yutang", "serve", "--port", str(port), "--workers",
-         str(WORKERS)],
-        env=_environment(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _api_key(database_url: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "yutang", "apikey", "create", "--name", "bench",
          "--role", "hq_operator"],
-        env=_environment(database_url), capture_output=True, text=True, check=True,
+        env=environment(database_url), capture_output=True, text=True, check=True,
     )
     return done.stdout.strip().splitlines()[-1]
 
@@ -108,12 +78,12 @@ def measure(database_url: str, events: int, people: int, clients: int,
             runs: int) -> dict[str, list[float]]:
     """The warm-up once, then ``runs`` streams of new events, each followed by its replay."""
     subprocess.run([sys.executable, "-m", "yutang", "db", "upgrade"],
-                   env=_environment(database_url), check=True, capture_output=True)
+                   env=environment(database_url), check=True, capture_output=True)
     key = _api_key(database_url)
     warm = [_event(n, people, bridge=False) for n in range(people)]
     figures: dict[str, list[float]] = {"new_people_per_s": [], "events_per_s": [],
                                        "replay_per_s": []}
-    with _server(database_url) as url:
+    with yutang_server(database_url, WORKERS) as url:
         warm_seconds = _send(url, key, [warm[i:i + BATCH] for i in range(0, people, BATCH)],
                              clients)
         figures["new_people_per_s"].append(people / warm_seconds)

@@ -22,13 +22,12 @@ import argparse
 import base64
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.live_server import free_port
+from served import DATA_KEY, yutang_server
 from tests.support.postgres import create_database, postgres_server
 
 from yutang.access.roles import Role
@@ -45,34 +44,7 @@ from yutang.kit.crypto import DataProtector, configure_protector
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
 from yutang.migrate import upgrade
 
-DATA_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 CUSTOMERS = 1_000
-
-
-def _environment(database_url: str) -> dict[str, str]:
-    return {**os.environ, "YUTANG_DATA_KEY": DATA_KEY, "YUTANG_DATABASE_URL": database_url}
-
-
-@contextmanager
-def _server(database_url: str, workers: int) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yutang", "serve", "--port", str(port), "--workers",
-         str(workers)],
-        env=_environment(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _seed(database_url: str, coupons: int) -> tuple[str, list[tuple[str, int]]]:
@@ -190,7 +162,7 @@ def main() -> None:
         print(f"seeded {len(pairs):,} coupons and orders in {time.perf_counter() - seeded:.1f} s"
               f"; server: yutang serve --workers {arguments.workers}; "
               f"{os.cpu_count()} CPUs", flush=True)
-        url = stack.enter_context(_server(database_url, arguments.workers))
+        url = stack.enter_context(yutang_server(database_url, arguments.workers))
         warm, single, loaded = (pairs[:200], pairs[200:200 + arguments.single],
                                 pairs[200 + arguments.single:])
         _run(url, key, arguments.clients, [_redeem(*pair) for pair in warm])
