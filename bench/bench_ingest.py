@@ -3,16 +3,19 @@
 
     python bench/bench_ingest.py [--events 100000] [--people 20000] [--postgres URL]
 
-A server (``yutang serve``) is started per database. The pool is first warmed with one
-event per person (each creates a customer: the OneID slow path); then the measured stream
-sends events of known people, a share of them carrying a second identifier (a new link) —
-the steady state of a running pool. Without --postgres, a throw-away PostgreSQL server is
-started (initdb) as in the tests.
+Two server processes (``yutang serve``) are started per database, and each client keeps to
+one of them, as a load balancer would spread them (uvicorn's own ``--workers`` share one
+socket, and two kept-alive connections often land on the same worker). The pool is first
+warmed with one event per person (each creates a customer: the OneID slow path); then the
+measured stream sends events of known people, a share of them carrying a second identifier
+(a new link) — the steady state of a running pool. Without --postgres, a throw-away
+PostgreSQL server is started (initdb) as in the tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import subprocess
@@ -33,7 +36,8 @@ from served import environment, yutang_server
 from tests.support.postgres import create_database, postgres_server
 
 BATCH = 500
-WORKERS = 2
+PROCESSES = 2
+"""Server processes (``yutang serve``), one per core; each client keeps to one."""
 
 
 def _api_key(database_url: str) -> str:
@@ -55,15 +59,19 @@ def _event(number: int, people: int, bridge: bool, run: int = 0) -> dict[str, An
             "properties": {"page": "/item/42"}}
 
 
-def _send(url: str, key: str, batches: list[list[dict[str, Any]]], clients: int) -> float:
-    """Post the batches over ``clients`` keep-alive connections; the bodies are encoded
-    before the clock starts (an integrator's encoding happens on its own machine)."""
+def _send(urls: list[str], key: str, batches: list[list[dict[str, Any]]],
+          clients: int) -> float:
+    """Post the batches from ``clients`` threads, each on a kept-alive connection to one of
+    the server processes in turn (as a load balancer in front of them would); the bodies are
+    encoded before the clock starts (an integrator's encoding happens on its own machine)."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     bodies = [json.dumps({"events": batch}).encode() for batch in batches]
     local = threading.local()
+    assigned = itertools.count()
 
     def post(body: bytes) -> None:
         if not hasattr(local, "client"):
+            url = urls[next(assigned) % len(urls)]
             local.client = httpx.Client(base_url=url, headers=headers, timeout=120)
         response = local.client.post("/api/v1/events", content=body)
         response.raise_for_status()
@@ -83,8 +91,10 @@ def measure(database_url: str, events: int, people: int, clients: int,
     warm = [_event(n, people, bridge=False) for n in range(people)]
     figures: dict[str, list[float]] = {"new_people_per_s": [], "events_per_s": [],
                                        "replay_per_s": []}
-    with yutang_server(database_url, WORKERS) as url:
-        warm_seconds = _send(url, key, [warm[i:i + BATCH] for i in range(0, people, BATCH)],
+    with ExitStack() as servers:
+        urls = [servers.enter_context(yutang_server(database_url, workers=1))
+                for _ in range(PROCESSES)]
+        warm_seconds = _send(urls, key, [warm[i:i + BATCH] for i in range(0, people, BATCH)],
                              clients)
         figures["new_people_per_s"].append(people / warm_seconds)
         for run in range(runs):
@@ -92,8 +102,8 @@ def measure(database_url: str, events: int, people: int, clients: int,
             stream = [_event(first + n, people, bridge=n % 10 == 0, run=run)
                       for n in range(events)]
             batches = [stream[i:i + BATCH] for i in range(0, events, BATCH)]
-            figures["events_per_s"].append(events / _send(url, key, batches, clients))
-            figures["replay_per_s"].append(events / _send(url, key, batches, clients))
+            figures["events_per_s"].append(events / _send(urls, key, batches, clients))
+            figures["replay_per_s"].append(events / _send(urls, key, batches, clients))
     return figures
 
 
