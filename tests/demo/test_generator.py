@@ -10,7 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -266,7 +266,7 @@ def _check_consents_spend_and_truth(session: Session, result: DemoResult) -> Non
     truth = {row.name: row.value for row in session.scalars(select(PlantedTruth))}
     assert set(truth) == {"demo_login", "bgnbd", "gamma_gamma", "observation_end",
                           "channel_mix", "channel_cac", "channel_monthly_spend",
-                          "demo_options", "oneid"}
+                          "demo_options", "oneid", "offers"}
     assert truth["demo_login"] == {"username": "admin", "password": DEMO_PASSWORD}
     assert set(truth["bgnbd"]) == {"r", "alpha", "a", "b", "unit"}
     assert truth["bgnbd"]["unit"] == "week"
@@ -555,3 +555,32 @@ def test_bulk_blind_indexes_normalise_as_the_pool_does(kind: IdentityKind) -> No
         sealed = seal(SealJob(index={"value_index": (kind.value, [value])}))
         assert sealed.indexes["value_index"] == [
             protector.blind_index(normalize_value(kind, value), kind.value)]
+
+
+def test_the_demo_plants_offers_through_the_offers_service(fresh_engine: Engine) -> None:
+    from yutang.offers import service as offers_service
+    from yutang.offers.models import Coupon, LedgerTransaction, TierChange
+    from yutang.pool.models import Order
+
+    generate_demo(fresh_engine, DemoOptions(customers=2_000, stores=3, seed=11))
+    with Session(fresh_engine) as session:
+        truth = session.scalars(select(PlantedTruth.value).where(
+            PlantedTruth.name == "offers")).one()
+        assert truth == {"tiers": 4, "claims": 300, "redemptions": 120, "top_ups": 100,
+                         "charges": 60}
+        statuses = {status: count for status, count in session.execute(
+            select(Coupon.status, func.count()).group_by(Coupon.status))}
+        assert statuses == {"available": 180, "redeemed": 120}
+        redeemed_on_own_orders = session.scalar(
+            select(func.count()).select_from(Coupon).join(Order, Order.id == Coupon.order_id)
+            .where(Order.customer_id == Coupon.customer_id))
+        assert redeemed_on_own_orders == 120
+        assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == 160
+        assert session.scalar(select(func.count()).select_from(TierChange)) > 0
+        # the offers were written now (the demo's history ends earlier): close tomorrow
+        day = (datetime.now(UTC) + timedelta(days=1)).date()
+        report = offers_service.reconcile(session, actor=SYSTEM, day=day)
+        top_ups = 100 * (500_000 + 50_000)
+        assert report.customer_liabilities_fen == report.merchant_side_fen == (
+            top_ups - 60 * 8_800)
+        assert report.unbalanced_transactions == [] and report.balance_mismatches == []

@@ -30,6 +30,8 @@ from yutang.access import service as access_service
 from yutang.access.roles import Principal
 from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
+from yutang.demo.offers_data import TRUTH as OFFERS_TRUTH
+from yutang.demo.offers_data import plant_offers
 from yutang.demo.oneid_truth import TRUTH as ONEID_TRUTH
 from yutang.demo.oneid_truth import replay
 from yutang.demo.plan import (
@@ -198,10 +200,10 @@ def _record_truth(
     oneid = replay(session, plan=people.oneid, customers=people.customers,
                    identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
                    observation_end=people.window.end, progress=progress)
-    session.add_all(
-        PlantedTruth(name=name, value=value)
-        for name, value in {**planted_truth(plan, options), ONEID_TRUTH: oneid}.items()
-    )
+    offers = plant_offers(session, actor=DEMO_ACTOR, now=local_day_start_utc(options.today))
+    truth = {**planted_truth(plan, options), ONEID_TRUTH: oneid,
+             OFFERS_TRUTH: offers.as_truth()}
+    session.add_all(PlantedTruth(name=name, value=value) for name, value in truth.items())
     access_service.record_audit(
         session,
         actor=DEMO_ACTOR,
