@@ -201,3 +201,15 @@ def test_a_merge_brings_balances_together(db: Session) -> None:
     tier = service.create_tier(db, actor=SYSTEM, data=MembershipTierCreate(
         idempotency_key=key(), code=f"m{key()}", name="测试", rank=900 + survivor.id % 90))
     assert tier.succeeded
+
+
+def test_regrading_asks_about_more_customers_than_a_statement_may_bind(db: Session) -> None:
+    """A regrade looks up every customer with purchases: more than SQLite's 32,766 variables
+    (250,000 in Debian's build) or PostgreSQL's 65,535 parameters at a large merchant."""
+    from yutang.offers import repository
+
+    _, _, customers = seed(db)
+    seeded = {customer.id for customer in customers}
+    asked = set(range(10**9, 10**9 + 300_000)) | seeded  # ids no customer has, and ours
+    assert repository.live_customer_ids(db, asked) == seeded
+    assert set(repository.current_tiers(db, asked)) == set()

@@ -200,7 +200,7 @@ def _record_truth(
     oneid = replay(session, plan=people.oneid, customers=people.customers,
                    identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
                    observation_end=people.window.end, progress=progress)
-    offers = plant_offers(session, actor=DEMO_ACTOR, now=local_day_start_utc(options.today))
+    offers = plant_offers(session, actor=DEMO_ACTOR)
     truth = {**planted_truth(plan, options), ONEID_TRUTH: oneid,
              OFFERS_TRUTH: offers.as_truth()}
     session.add_all(PlantedTruth(name=name, value=value) for name, value in truth.items())

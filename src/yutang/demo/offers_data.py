@@ -1,4 +1,4 @@
-"""The demo merchant's offers: membership tiers with members graded, a threshold coupon
+"""The demo merchant's offers: membership tiers (for the regrading job), a threshold coupon
 claimed and partly redeemed, a top-up plan with top-ups and charges — a few hundred of each,
 through the offers service (so the ledger, stock and history are the real ones), whatever
 the size of the demo."""
@@ -6,7 +6,6 @@ the size of the demo."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -54,14 +53,15 @@ class OffersPlanted:
                 "top_ups": self.top_ups, "charges": self.charges}
 
 
-def plant_offers(session: Session, *, actor: Principal, now: datetime) -> OffersPlanted:
-    """Tiers and a regrade, then coupons and stored value for the first customers with a
+def plant_offers(session: Session, *, actor: Principal) -> OffersPlanted:
+    """Tiers, then coupons and stored value for the first customers with a
     paid order of at least the coupon's threshold (in order id order: deterministic)."""
     for code, name, rank, spend in TIERS:
         _succeed(offers.create_tier(session, actor=actor, data=MembershipTierCreate(
             idempotency_key=f"demo-tier-{code}", code=code, name=name, rank=rank,
             min_spend_fen=spend)))
-    offers.regrade(session, actor=actor, now=now)
+    # Members are graded by the regrading job (`yutang offers regrade`), not here: it reads
+    # every customer's trailing year, minutes at a million customers.
     orders = _first_orders_of_distinct_customers(session, max(CLAIMS, TOP_UPS))
     template = _succeed(offers.create_template(session, actor=actor, data=CouponTemplateCreate(
         idempotency_key="demo-template-100-10", name="满100减10", kind=CouponKind.THRESHOLD,

@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from yutang.kit.sql import in_list
 from yutang.offers.models import (
     Coupon,
     CouponClaimCounter,
@@ -443,7 +444,7 @@ def legs_by_transaction(
     rows = session.execute(
         select(LedgerEntry.transaction_id, LedgerAccount.kind, LedgerEntry.amount)
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .where(LedgerEntry.transaction_id.in_(list(transaction_ids)))
+        .where(in_list(LedgerEntry.transaction_id, transaction_ids))
         .order_by(LedgerEntry.id)
     )
     legs: dict[int, list[tuple[str, int]]] = {}
@@ -615,7 +616,7 @@ def current_tiers(session: Session,
     newest = select(TierChange.customer_id, func.max(TierChange.id).label("newest")).group_by(
         TierChange.customer_id)
     if customer_ids is not None:
-        newest = newest.where(TierChange.customer_id.in_(list(customer_ids)))
+        newest = newest.where(in_list(TierChange.customer_id, customer_ids))
     latest = newest.subquery()
     rows = session.scalars(select(TierChange).join(latest, latest.c.newest == TierChange.id))
     return {row.customer_id: row for row in rows}
@@ -641,7 +642,7 @@ def live_customer_ids(session: Session, customer_ids: Collection[int]) -> set[in
     if not customer_ids:
         return set()
     return {int(value) for value in session.scalars(select(Customer.id).where(
-        Customer.id.in_(list(customer_ids)), Customer.merged_into_id.is_(None)))}
+        in_list(Customer.id, customer_ids), Customer.merged_into_id.is_(None)))}
 
 
 # --- idempotency ---------------------------------------------------------------------------
