@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,20 +20,22 @@ from rich.progress import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from yutang import cli_analytics, cli_offers
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
-from yutang.config import Settings, get_settings
+from yutang.cli_support import CLI_ACTOR, DbOption, console, errors
+from yutang.cli_support import database as _database
+from yutang.cli_support import settings_for as _settings
+from yutang.config import Settings
 from yutang.kit.db import is_sqlite, make_session_factory, unit_of_work, writer_engine
-from yutang.kit.errors import DomainError
 from yutang.migrate import ensure_schema, upgrade
 from yutang.org import service as org_service
 from yutang.org.models import Store
 from yutang.org.schemas import StoreCreate
 from yutang.pool import service as pool_service
-from yutang.runtime import configure_data_protection, engine_for
 
 if TYPE_CHECKING:
-    from yutang.analytics.layering import LayeringPolicy
+    pass
 
 app = typer.Typer(help="yutang (鱼塘): your own private-domain traffic pool.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -51,26 +49,6 @@ app.add_typer(store_app, name="store")
 customers_app = typer.Typer(help="The customer pool.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 
-CLI_ACTOR = Principal.system("cli")
-
-console = Console()
-errors = Console(stderr=True)
-
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Database URL (default: YUTANG_DATABASE_URL).")
-]
-
-
-def _settings(db: str | None) -> Settings:
-    settings = get_settings()
-    return settings.model_copy(update={"database_url": db}) if db else settings
-
-
-def _fail(error: DomainError) -> NoReturn:
-    errors.print(f"[red]error[/red] {error.code}: {error.message}")
-    raise typer.Exit(code=2)
-
-
 def _store_or_none(session: Session, code: str | None) -> Store | None:
     return org_service.get_store_by_code(session, code=code) if code else None
 
@@ -81,21 +59,6 @@ def db_upgrade(db: DbOption = None) -> None:
     settings = _settings(db)
     upgrade(settings.database_url)
     console.print("[green]database is at the latest revision[/green]")
-
-
-@contextmanager
-def _database(db: str | None) -> Iterator[tuple[Settings, Engine]]:
-    """Keys configured, schema migrated, an engine; domain errors become exit code 2."""
-    settings = _settings(db)
-    configure_data_protection(settings)
-    ensure_schema(settings.database_url)
-    engine = engine_for(settings)
-    try:
-        yield settings, engine
-    except DomainError as error:
-        _fail(error)
-    finally:
-        engine.dispose()
 
 
 @store_app.command("create")
@@ -409,6 +372,7 @@ def wecom_sim(
     """Serve a local WeCom and play customers adding staff through your channel codes."""
     from yutang.connectors.wecom import service as wecom_service
     from yutang.connectors.wecom import simulator as wecom_simulator
+    from yutang.connectors.wecom import simulator_runner
 
     with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
         setup = wecom_service.simulator_setup(session, actor=CLI_ACTOR, corp_id=corp_id)
@@ -418,244 +382,15 @@ def wecom_sim(
                                       token=keys.token, encoding_aes_key=keys.encoding_aes_key),
         callback_url=callback_url, callback_tries=3)
     staff = setup.staff_userids or ["staff01"]
-    wecom_simulator.run_simulator(
+    simulator_runner.run_simulator(
         simulator, host=host, port=port, report=console.print,
-        scenario=lambda: wecom_simulator.play_demo_scenario(
+        scenario=lambda: simulator_runner.play_demo_scenario(
             simulator, staff=staff, states=setup.states, customers=customers,
             interval_seconds=interval, seed=seed, report=console.print))
 
 
-
-@app.command("clv")
-def clv(
-    transactions: Annotated[Path, typer.Option(
-        "--transactions", help="CSV with the columns customer_id,date,amount")],
-    observation_end: Annotated[str | None, typer.Option(
-        "--observation-end", help="YYYY-MM-DD (default: the last date in the file)")] = None,
-    unit: Annotated[str, typer.Option("--unit", help="day or week (T, recency in days/7)")]
-    = "week",
-    predict_periods: Annotated[float, typer.Option(
-        "--predict-periods", min=0, help="Horizon of expected purchases, in units")] = 39,
-    clv_months: Annotated[int, typer.Option("--clv-months", min=1)] = 12,
-    monthly_discount: Annotated[float, typer.Option("--monthly-discount", min=0)] = 0.01,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Write one row per customer to this CSV")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the parameters as JSON")]
-    = False,
-) -> None:
-    """Fit BG/NBD and Gamma-Gamma to a transactions file; P(alive), purchases and CLV."""
-    import json
-
-    from yutang.analytics.clv_tool import (
-        ClvOptions,
-        parse_observation_end,
-        parse_time_unit,
-        run_clv,
-    )
-
-    try:
-        options = ClvOptions(
-            observation_end=parse_observation_end(observation_end) if observation_end else None,
-            unit=parse_time_unit(unit), predict_periods=predict_periods,
-            clv_months=clv_months, monthly_discount=monthly_discount,
-        )
-        with errors.status("reading the transactions") as status:
-            result = run_clv(transactions, options, progress=status.update)
-    except DomainError as error:
-        errors.print(f"error {error.code}: {error.message}", markup=False, highlight=False,
-                     soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    if out is not None:
-        result.write_table(out)
-    if as_json:
-        print(json.dumps(result.as_json()))
-        return
-    purchases, spend = result.purchases, result.spend
-    console.print(f"{result.customers:,} customers observed to "
-                  f"{result.observation_end.isoformat()}, time in {options.unit.value}s")
-    for label, fit, names in (("BG/NBD", purchases, ("r", "alpha", "a", "b")),
-                              ("Gamma-Gamma", spend, ("p", "q", "v"))):
-        shown = ", ".join(f"{name} = {getattr(fit.parameters, name):.6g} "
-                          f"(± {getattr(fit.standard_errors, name):.3g})" for name in names)
-        console.print(f"{label}: {shown}; log-likelihood {fit.log_likelihood:,.2f}",
-                      soft_wrap=True, highlight=False)
-    if out is not None:
-        console.print(f"per-customer table: {out}")
-
-offers_app = typer.Typer(help="Offers: membership, points, coupons and stored value.",
-                         no_args_is_help=True)
-app.add_typer(offers_app, name="offers")
-
-
-@offers_app.command("regrade")
-def offers_regrade(db: DbOption = None) -> None:
-    """Grade every member by trailing-12-month spend or points (writes tier history)."""
-    from yutang.offers import service as offers_service
-
-    with _database(db) as (_, engine), unit_of_work(
-        make_session_factory(writer_engine(engine))
-    ) as session:
-        result = offers_service.regrade(session, actor=CLI_ACTOR)
-    console.print(f"{result.customers:,} members graded: {result.changed:,} changed, "
-                  f"{result.super_users:,} super users")
-
-
-@offers_app.command("reconcile")
-def offers_reconcile(
-    day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD (Asia/Shanghai)")],
-    db: DbOption = None,
-) -> None:
-    """The daily stored-value reconciliation; exits 1 if the books do not reconcile."""
-    from datetime import date
-
-    from yutang.offers import service as offers_service
-    from yutang.offers.errors import InvalidReconciliationDate
-
-    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
-        try:
-            parsed = date.fromisoformat(day)
-        except ValueError as error:
-            raise InvalidReconciliationDate("give the day as YYYY-MM-DD", day=day) from error
-        report = offers_service.reconcile(session, actor=CLI_ACTOR, day=parsed)
-    console.print(f"stored value on {report.day.isoformat()}: opening "
-                  f"{report.opening_principal_fen + report.opening_bonus_fen:,} fen, closing "
-                  f"{report.closing_principal_fen + report.closing_bonus_fen:,} fen "
-                  f"(principal {report.closing_principal_fen:,}, "
-                  f"bonus {report.closing_bonus_fen:,})", highlight=False)
-    for line in report.movements:
-        console.print(f"  {line.kind:<14} principal {line.principal_fen:+,} "
-                      f"bonus {line.bonus_fen:+,}", highlight=False)
-    console.print(f"customer liabilities {report.customer_liabilities_fen:,} fen = merchant "
-                  f"side {report.merchant_side_fen:,} fen; unbalanced transactions "
-                  f"{len(report.unbalanced_transactions)}, balance mismatches "
-                  f"{len(report.balance_mismatches)}, negative balances "
-                  f"{len(report.negative_balances)}", highlight=False)
-    if not report.ok:
-        errors.print("[red]the books do not reconcile[/red]")
-        raise typer.Exit(code=1)
-    console.print("[green]reconciled[/green]")
-
-
-@offers_app.command("sweep")
-def offers_sweep(db: DbOption = None) -> None:
-    """Expire coupons and points, release coupons of refunded orders, grant welcome coupons
-    for recent contacts and group joins (idempotent; run it every few minutes)."""
-    from yutang.offers import service as offers_service
-
-    with _database(db) as (_, engine), unit_of_work(
-        make_session_factory(writer_engine(engine))
-    ) as session:
-        result = offers_service.sweep(session, actor=CLI_ACTOR)
-    console.print(f"{result.coupons_expired:,} coupons expired, {result.coupons_released:,} "
-                  f"released, {result.points_expired:,} points expired, "
-                  f"{result.welcome_coupons:,} welcome coupons granted")
-
-
-analytics_app = typer.Typer(help="Analytics: the columnar extract, layers, metrics.",
-                            no_args_is_help=True)
-app.add_typer(analytics_app, name="analytics")
-
-
-def _layering_policy(settings: Settings) -> LayeringPolicy:
-    from yutang.analytics.layering import LayeringPolicy
-
-    return LayeringPolicy.of(
-        method=settings.analytics_rfm_method,
-        recency_days=settings.analytics_recency_days_thresholds,
-        frequency=settings.analytics_frequency_thresholds,
-        monetary_fen=settings.analytics_monetary_fen_thresholds,
-        value_tier_scores=settings.analytics_value_tier_scores,
-        new_days=settings.analytics_new_days, active_days=settings.analytics_active_days,
-        lost_days=settings.analytics_lost_days)
-
-
-def _local_date_option(text: str | None, option: str) -> date:
-    from datetime import date as date_type
-
-    from yutang.analytics.errors import BadReportDate
-    from yutang.kit.clock import to_local, utcnow
-
-    if text is None:
-        return to_local(utcnow()).date()
-    try:
-        return date_type.fromisoformat(text.strip())
-    except ValueError:
-        raise BadReportDate(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-@analytics_app.command("refresh")
-def analytics_refresh(
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Layers as of the start of this local day (default: today)")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Rebuild the extract from scratch")]
-    = False,
-    engine_name: Annotated[str | None, typer.Option(
-        "--engine", help="duckdb or spark (default: YUTANG_ANALYTICS_ENGINE)")] = None,
-    directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Extract directory (default: YUTANG_ANALYTICS_DIR)")] = None,
-    db: DbOption = None,
-) -> None:
-    """Bring the Parquet extract up to date (incremental), compute layers, write them back."""
-    from yutang.analytics.refresh import EngineChoice, refresh_analytics
-
-    with _database(db) as (settings, engine):
-        day = _local_date_option(as_of, "--as-of")
-        choice = EngineChoice(name=engine_name or settings.analytics_engine,
-                              spark_master=settings.analytics_spark_master)
-        started = time.perf_counter()
-        with Progress(
-            TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console,
-        ) as progress, unit_of_work(make_session_factory(writer_engine(engine))) as session:
-            tasks: dict[str, TaskID] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done, total=total)
-
-            result = refresh_analytics(
-                session, actor=CLI_ACTOR, directory=directory or settings.analytics_dir,
-                timezone=settings.timezone, engine=choice, policy=_layering_policy(settings),
-                as_of=day, full=full, progress=report)
-    console.print(
-        f"[green]analytics refreshed[/green] in {time.perf_counter() - started:.1f} s on "
-        f"{result.engine}: {result.extract.total_added:,} rows extracted"
-        f"{' (full)' if result.extract.full else ''}; {result.customers_layered:,} customers "
-        f"layered as of {result.as_of.isoformat()}, {result.layers_changed:,} changed")
-
-
-@app.command("report")
-def report(
-    kind: Annotated[str, typer.Argument(help="daily, weekly or monthly")],
-    day: Annotated[str, typer.Option("--date", help="A day in the period (YYYY-MM-DD)")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.xlsx or FILE.html")],
-    store: Annotated[str | None, typer.Option("--store", help="Only this store (its code)")]
-    = None,
-    directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Extract directory (default: YUTANG_ANALYTICS_DIR)")] = None,
-    db: DbOption = None,
-) -> None:
-    """A review (日/周/月复盘): each figure against the previous period, as Excel or HTML."""
-    from yutang.analytics.refresh import EngineChoice
-    from yutang.analytics.report import make_report
-
-    with _database(db) as (settings, engine), unit_of_work(
-            make_session_factory(engine)) as session:
-        try:
-            review = make_report(
-                session, kind=kind, day=day, store_code=store, out=out,
-                directory=directory or settings.analytics_dir,
-                engine=EngineChoice(name=settings.analytics_engine,
-                                    spark_master=settings.analytics_spark_master),
-                policy=_layering_policy(settings),
-                funnel_window_hours=settings.analytics_funnel_window_hours)
-        except DomainError as error:
-            errors.print(f"error {error.code}: {error.message}", markup=False,
-                         highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
-    console.print(f"{review.kind.value} review {review.period.label} "
-                  f"(vs {review.previous.label}) written to {out}")
+cli_offers.register(app)
+cli_analytics.register(app)
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ from yutang.cli import app
 from yutang.config import get_settings
 from yutang.connectors.wecom import service
 from yutang.connectors.wecom.models import WeComContact, WeComCorp
-from yutang.connectors.wecom.simulator import WeComSimulator, play_demo_scenario
+from yutang.connectors.wecom.simulator import WeComSimulator
+from yutang.connectors.wecom.simulator_runner import play_demo_scenario
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
 from yutang.pool.models import Customer
 

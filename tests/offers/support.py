@@ -70,10 +70,10 @@ def seed(session: Session, customers: int = 3, role: Role = Role.HQ_OPERATOR
 
 def ledger_invariants(session: Session) -> None:
     """Every transaction sums to zero per unit; customer balances = sums of entries ≥ 0."""
-    from yutang.offers import repository
+    from yutang.offers import ledger_repository
 
-    assert repository.unbalanced_transactions(session) == []
-    sums = repository.account_entry_sums(session)
+    assert ledger_repository.unbalanced_transactions(session) == []
+    sums = ledger_repository.account_entry_sums(session)
     for account in session.scalars(select(LedgerAccount)):
         if account.customer_id is not None:
             session.refresh(account)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
-from yutang.offers import repository
+from yutang.offers import ledger_repository
 from yutang.offers.errors import LedgerInvariantBroken
 from yutang.offers.models import (
     CUSTOMER_ACCOUNT_KINDS,
@@ -65,11 +65,11 @@ def merchant_account(session: Session, kind: AccountKind) -> int:
     """The merchant's account of this kind (opened on first use)."""
     assert kind not in CUSTOMER_ACCOUNT_KINDS
     key = f"merchant:{kind.value}"
-    account = repository.account_by_key(session, key)
+    account = ledger_repository.account_by_key(session, key)
     if account is None:
-        repository.open_account(session, account_key=key, kind=kind.value,
+        ledger_repository.open_account(session, account_key=key, kind=kind.value,
                                 unit=unit_of(kind).value, customer_id=None)
-        account = repository.account_by_key(session, key)
+        account = ledger_repository.account_by_key(session, key)
         assert account is not None
     return account.id
 
@@ -82,10 +82,10 @@ def lock_customer(
     After a merge a customer may hold several accounts of one kind: their balances are moved
     into the oldest by a ``consolidation`` transaction, so one account per kind is used."""
     for kind in kinds:
-        repository.open_account(
+        ledger_repository.open_account(
             session, account_key=f"customer:{customer_id}:{kind.value}", kind=kind.value,
             unit=unit_of(kind).value, customer_id=customer_id)
-    accounts = repository.lock_customer_accounts(session, customer_id,
+    accounts = ledger_repository.lock_customer_accounts(session, customer_id,
                                                  [kind.value for kind in kinds])
     by_kind: dict[AccountKind, list[LedgerAccount]] = defaultdict(list)
     for account in accounts:
@@ -134,11 +134,11 @@ def post(
     if not legs or any(totals.values()):
         raise LedgerInvariantBroken(f"a {kind.value} must have legs summing to zero: {legs}")
     moment = at or utcnow()
-    transaction_id = repository.insert_transaction(session, {
+    transaction_id = ledger_repository.insert_transaction(session, {
         "kind": kind.value, "at": moment, "customer_id": customer_id, "order_id": order_id,
         "plan_id": plan_id, "reference": reference, "actor_name": actor_name, "memo": memo,
     })
-    repository.insert_entries(session, [
+    ledger_repository.insert_entries(session, [
         {"transaction_id": transaction_id, "account_id": leg.account_id, "amount": leg.amount,
          "at": moment} for leg in legs
     ])
@@ -146,7 +146,7 @@ def post(
     for leg in legs:
         if leg.kind not in CUSTOMER_ACCOUNT_KINDS:
             continue
-        balance = repository.move_balance_if_covered(session, account_id=leg.account_id,
+        balance = ledger_repository.move_balance_if_covered(session, account_id=leg.account_id,
                                                      amount=leg.amount)
         if balance is None:
             if insufficient is None:

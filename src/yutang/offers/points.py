@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import utcnow
-from yutang.offers import ledger, repository
+from yutang.offers import ledger, ledger_repository, repository
 from yutang.offers.errors import InsufficientPoints
 from yutang.offers.ledger import Leg
 from yutang.offers.lookups import resolve_customer
@@ -129,10 +129,10 @@ def expire_points(session: Session, *, now: datetime | None = None) -> int:
 def view(session: Session, *, actor: Principal, customer_id: int,
          limit: int = 100) -> PointsRead:
     customer = resolve_customer(session, actor=actor, customer_id=customer_id)
-    sums = repository.entry_sums_by_kind(session, customer.id, [POINTS.value])
-    transactions = repository.customer_transactions(
+    sums = ledger_repository.entry_sums_by_kind(session, customer.id, [POINTS.value])
+    transactions = ledger_repository.customer_transactions(
         session, customer.id, [kind.value for kind in TRANSACTION_KINDS], limit=limit)
-    legs = repository.legs_by_transaction(session, [row.id for row in transactions])
+    legs = ledger_repository.legs_by_transaction(session, [row.id for row in transactions])
     entries = [
         PointsEntryRead(transaction_id=row.id, kind=row.kind, at=row.at,
                         points=sum(amount for kind, amount in legs.get(row.id, [])

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import local_day_start_utc
-from yutang.offers import repository
+from yutang.offers import ledger_repository
 from yutang.offers.models import AccountKind, LedgerUnit
 from yutang.offers.schemas import ReconciliationLine, ReconciliationRead
 
@@ -30,10 +30,10 @@ def reconcile(session: Session, *, actor: Principal, day: date) -> Reconciliatio
         access_service.require(actor, Permission.OFFERS_MANAGE)
     start = local_day_start_utc(day)
     end = local_day_start_utc(day + timedelta(days=1))
-    accounts = {account.id: account for account in repository.all_accounts(session)}
-    opening = repository.account_entry_sums(session, before=start)
-    closing = repository.account_entry_sums(session, before=end)
-    current = repository.account_entry_sums(session)
+    accounts = {account.id: account for account in ledger_repository.all_accounts(session)}
+    opening = ledger_repository.account_entry_sums(session, before=start)
+    closing = ledger_repository.account_entry_sums(session, before=end)
+    current = ledger_repository.account_entry_sums(session)
 
     def total(sums: dict[int, int], kind: str) -> int:
         return sum(amount for account_id, amount in sums.items()
@@ -41,7 +41,7 @@ def reconcile(session: Session, *, actor: Principal, day: date) -> Reconciliatio
                    is not None)
 
     moved: dict[str, dict[str, int]] = defaultdict(lambda: {PRINCIPAL: 0, BONUS: 0})
-    for (transaction_kind, account_kind), amount in repository.movements_by_kind(
+    for (transaction_kind, account_kind), amount in ledger_repository.movements_by_kind(
             session, since=start, before=end).items():
         if account_kind in (PRINCIPAL, BONUS):
             moved[transaction_kind][account_kind] += amount
@@ -56,7 +56,7 @@ def reconcile(session: Session, *, actor: Principal, day: date) -> Reconciliatio
         if accounts[account_id].customer_id is None
         and accounts[account_id].unit == LedgerUnit.FEN.value)
     points_outstanding = total(closing, AccountKind.POINTS.value)
-    unbalanced = repository.unbalanced_transactions(session, before=end)
+    unbalanced = ledger_repository.unbalanced_transactions(session, before=end)
     mismatches = sorted(
         account.id for account in accounts.values()
         if account.customer_id is not None and (account.balance or 0) != current.get(account.id, 0))

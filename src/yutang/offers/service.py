@@ -18,6 +18,7 @@ from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import utcnow
 from yutang.offers import (
     coupons,
+    ledger_repository,
     membership,
     points,
     reconciliation,
@@ -197,7 +198,7 @@ def stored_value_accounts(session: Session, *, actor: Principal,
                           limit: int = 200) -> list[tuple[int, int, int]]:
     """(customer id, principal, bonus) for the largest balances; HQ only."""
     access_service.require(actor, Permission.OFFERS_MANAGE)
-    return list(repository.stored_value_accounts(session, limit=limit))
+    return list(ledger_repository.stored_value_accounts(session, limit=limit))
 
 
 def reconcile(session: Session, *, actor: Principal, day: date) -> ReconciliationRead:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
-from yutang.offers import ledger, repository
+from yutang.offers import ledger, ledger_repository, repository
 from yutang.offers.errors import (
     InsufficientBalance,
     InvalidTopUp,
@@ -129,7 +129,7 @@ def refund(session: Session, *, actor: Principal, customer_id: int, amount_fen: 
     accounts = ledger.lock_customer(session, customer_id=customer.id, kinds=KINDS,
                                     actor_name=actor.name)
     reference = "" if order is not None else (external_order_id or "")
-    moved = repository.order_movements(session, customer_id=customer.id,
+    moved = ledger_repository.order_movements(session, customer_id=customer.id,
                                        order_id=order.id if order else None,
                                        reference=reference)
     charged = {kind: -moved.get((TransactionKind.CHARGE.value, kind.value), 0)
@@ -209,10 +209,11 @@ def view(session: Session, *, actor: Principal, customer_id: int,
          limit: int = 100) -> StoredValueRead:
     """Balances as sums of the customer's entries, and their movements, newest first."""
     customer = resolve_customer(session, actor=actor, customer_id=customer_id)
-    sums = repository.entry_sums_by_kind(session, customer.id, [kind.value for kind in KINDS])
-    transactions = repository.customer_transactions(
+    sums = ledger_repository.entry_sums_by_kind(session, customer.id,
+                                                [kind.value for kind in KINDS])
+    transactions = ledger_repository.customer_transactions(
         session, customer.id, [kind.value for kind in TRANSACTION_KINDS], limit=limit)
-    legs = repository.legs_by_transaction(session, [row.id for row in transactions])
+    legs = ledger_repository.legs_by_transaction(session, [row.id for row in transactions])
     entries = []
     for row in transactions:
         moved = {kind: 0 for kind in KINDS}

@@ -10,13 +10,10 @@ calls), or answer an errcode (45009 rate limit…) the next times an endpoint is
 
 from __future__ import annotations
 
-import hashlib
-import random
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -34,98 +31,40 @@ from yutang.connectors.wecom.messages import (
     envelope_xml,
     render_xml,
 )
+from yutang.connectors.wecom.simulator_state import (
+    JOIN_SCENE_API,
+    JOIN_SCENE_EVENT,
+    QUIT_SCENE,
+    WELCOME_CODE_SECONDS,
+    Delivery,
+    Json,
+    SimContact,
+    SimFollow,
+    SimGroup,
+    SimMember,
+    SimStaff,
+    SimTask,
+    SimulatedCorp,
+    SimWelcomeCode,
+)
 
-WELCOME_CODE_SECONDS = 20
-JOIN_SCENE_EVENT = {"invite": 0, "link": 0, "qr": 3}
-"""Callback ``JoinScene``: 0 invited or by link, 3 by QR code."""
-JOIN_SCENE_API = {"invite": 1, "link": 2, "qr": 3}
-"""``groupchat/get`` ``join_scene``: 1 direct invite, 2 link, 3 QR — another code set."""
-QUIT_SCENE = {"left": 0, "removed": 1}
-
-Json = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SimulatedCorp:
-    corp_id: str
-    secret: str
-    token: str
-    encoding_aes_key: str
-    agent_id: str = "1000002"
-
-
-@dataclass
-class SimStaff:
-    userid: str
-    name: str
-    departments: list[int] = field(default_factory=lambda: [1])
-
-
-@dataclass
-class SimContact:
-    external_userid: str
-    name: str
-    unionid: str = ""
-    type: int = 1
-
-
-@dataclass
-class SimFollow:
-    userid: str
-    external_userid: str
-    state: str
-    created_at: int
-
-
-@dataclass
-class SimMember:
-    userid: str
-    type: int
-    join_time: int
-    join_scene: int
-
-
-@dataclass
-class SimGroup:
-    chat_id: str
-    name: str
-    owner: str
-    create_time: int
-    notice: str = ""
-    members: dict[str, SimMember] = field(default_factory=dict)
-
-    @property
-    def version(self) -> str:
-        joined = ",".join(sorted(self.members))
-        return hashlib.md5(joined.encode(), usedforsecurity=False).hexdigest()
-
-
-@dataclass
-class SimWelcomeCode:
-    userid: str
-    external_userid: str
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
-class SimTask:
-    msgid: str
-    chat_type: str
-    sender: str
-    text: str
-    external_userids: list[str]
-    chat_ids: list[str]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One callback sent to yutang and what it answered."""
-
-    plaintext: str
-    status_code: int
-    text: str
-    attempts: int
+__all__ = [
+    "JOIN_SCENE_API",
+    "JOIN_SCENE_EVENT",
+    "QUIT_SCENE",
+    "WELCOME_CODE_SECONDS",
+    "Delivery",
+    "Json",
+    "SimContact",
+    "SimFollow",
+    "SimGroup",
+    "SimMember",
+    "SimStaff",
+    "SimTask",
+    "SimWelcomeCode",
+    "SimulatedCorp",
+    "WeComSimulator",
+]
 
 
 class WeComSimulator:
@@ -615,88 +554,3 @@ class WeComSimulator:
             plaintext = self._event(CHAT_EVENT, ChatChange.DISMISS.value, self._create_time(),
                                     ChatId=chat_id)
         return self.deliver(plaintext)
-
-
-def play_demo_scenario(
-    simulator: WeComSimulator,
-    *,
-    staff: Sequence[str],
-    states: Sequence[str],
-    customers: int,
-    interval_seconds: float,
-    seed: int = 7,
-    sleep: Callable[[float], None] = time.sleep,
-    report: Callable[[str], None] = lambda line: None,
-) -> None:
-    """Customers arrive one by one: scan a code and add a staff member; most join the staff
-    member's group; some quit it; a few delete the staff member."""
-    rng = random.Random(seed)  # noqa: S311 - a demo script, not crypto
-    if not staff:
-        raise ValueError("the scenario needs at least one staff member")
-    for userid in staff:
-        simulator.add_staff(userid)
-    groups: dict[str, str] = {}
-    for number in range(1, customers + 1):
-        member = rng.choice(list(staff))
-        external = f"wm{seed:02d}{number:08d}{rng.randrange(16**6):06x}"
-        state = rng.choice(list(states)) if states else ""
-        delivery = simulator.customer_adds_staff(
-            external_userid=external, staff=member, state=state,
-            unionid=f"o6_sim{seed:02d}{number:08d}" if rng.random() < 0.7 else "")
-        report(f"{external} added {member} (state {state or '-'}): {delivery.status_code}")
-        if rng.random() < 0.6:
-            if member not in groups:
-                groups[member] = f"wr{seed:02d}{len(groups) + 1:06d}"
-                simulator.create_group(chat_id=groups[member], name=f"{member}的福利群",
-                                       owner=member)
-            simulator.join_group(chat_id=groups[member], userids=[external])
-            report(f"{external} joined {groups[member]}")
-            if rng.random() < 0.15:
-                simulator.quit_group(chat_id=groups[member], userids=[external])
-                report(f"{external} quit {groups[member]}")
-        if rng.random() < 0.1:
-            simulator.customer_deletes_staff(external_userid=external, staff=member)
-            report(f"{external} deleted {member}")
-        sleep(interval_seconds)
-
-
-def run_simulator(
-    simulator: WeComSimulator,
-    *,
-    host: str,
-    port: int,
-    scenario: Callable[[], None] | None = None,
-    report: Callable[[str], None] = print,
-) -> None:
-    """Serve the simulator's API with uvicorn; once it is up, check yutang's callback URL
-    and play the scenario, then keep serving until interrupted."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(simulator.app, host=host, port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"the simulator could not listen on {host}:{port}")
-        time.sleep(0.05)
-    report(f"WeCom simulator: http://{host}:{port} (set YUTANG_WECOM_BASE_URL to it)")
-    try:
-        if simulator.callback_url:
-            try:
-                check = simulator.verify_url()
-            except httpx.TransportError as error:
-                report(f"callback URL {simulator.callback_url} unreachable: {error}")
-            else:
-                verdict = "ok" if check.text == check.plaintext else f"failed: {check.text!r}"
-                report(f"URL verification {check.status_code} {verdict}")
-                if scenario is not None:
-                    scenario()
-        while thread.is_alive():
-            thread.join(timeout=0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
