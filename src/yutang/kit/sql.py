@@ -18,10 +18,12 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Text, bindparam
+from sqlalchemy import BigInteger, Integer, Table, Text, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -103,3 +105,19 @@ def _in_list_sqlite(element: InList, compiler: SQLCompiler, **options: Any) -> s
     column = compiler.process(element.column, **options)
     parameter = compiler.process(element.parameter, **options)
     return f"{column} IN (SELECT value FROM json_each({parameter}))"  # noqa: S608 (compiled)
+
+
+def table_of(model: type[object]) -> Table:
+    """The ``Table`` of a mapped class."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_into(session: Session,
+                target: Table | type[object]) -> sqlite.Insert | postgresql.Insert:
+    """``INSERT`` in the session's dialect, which knows ``ON CONFLICT`` (both backends)."""
+    table = target if isinstance(target, Table) else table_of(target)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -6,11 +6,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
-from yutang.kit.sql import in_list
+from yutang.kit.sql import in_list, insert_into, table_of
 from yutang.offers.models import (
     LedgerAccount,
     LedgerEntry,
@@ -19,23 +18,10 @@ from yutang.offers.models import (
 )
 
 
-def _table(model: type[object]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
-
-
-def _insert(session: Session, model: type[object]) -> sqlite.Insert | postgresql.Insert:
-    table = _table(model)
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def open_account(session: Session, *, account_key: str, kind: str, unit: str,
                  customer_id: int | None) -> None:
     """Create the account unless it exists (a concurrent opening too)."""
-    statement = _insert(session, LedgerAccount).values(
+    statement = insert_into(session, LedgerAccount).values(
         account_key=account_key, kind=kind, unit=unit, customer_id=customer_id,
         balance=0 if customer_id is not None else None,
     ).on_conflict_do_nothing()
@@ -71,14 +57,14 @@ def customer_accounts(session: Session, customer_id: int,
 
 
 def insert_transaction(session: Session, row: dict[str, Any]) -> int:
-    table = _table(LedgerTransaction)
-    found = session.execute(_insert(session, LedgerTransaction).values(**row)
+    table = table_of(LedgerTransaction)
+    found = session.execute(insert_into(session, LedgerTransaction).values(**row)
                             .returning(table.c.id)).scalar_one()
     return int(found)
 
 
 def insert_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(_insert(session, LedgerEntry), list(rows))
+    session.execute(insert_into(session, LedgerEntry), list(rows))
 
 
 def move_balance_if_covered(session: Session, *, account_id: int, amount: int) -> int | None:

@@ -7,11 +7,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from yutang.kit.sql import in_list
+from yutang.kit.sql import in_list, insert_into, table_of
 from yutang.offers.models import (
     Coupon,
     CouponClaimCounter,
@@ -29,20 +28,6 @@ from yutang.offers.models import (
 from yutang.org.models import Store
 from yutang.pool.models import Channel, Customer, Event, Order, OrderItem, OrderStatus, Touch
 from yutang.pool.models import ChannelCode as PoolChannelCode
-
-
-def _table(model: type[object]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
-
-
-def _insert(session: Session, model: type[object]) -> sqlite.Insert | postgresql.Insert:
-    table = _table(model)
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
 
 # --- customers, orders, stores and channels (read from pool and org) -----------------------
 
@@ -164,7 +149,7 @@ def issue_one_if_in_stock(session: Session, template_id: int) -> int | None:
 
 
 def ensure_claim_counter(session: Session, *, template_id: int, customer_id: int) -> None:
-    statement = _insert(session, CouponClaimCounter).values(
+    statement = insert_into(session, CouponClaimCounter).values(
         template_id=template_id, holder_key=customer_id, customer_id=customer_id, claimed=0
     ).on_conflict_do_nothing()
     session.execute(statement)
@@ -316,7 +301,7 @@ def coupon_events(session: Session, coupon_id: int) -> Sequence[CouponEvent]:
 
 def add_coupon_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(_insert(session, CouponEvent), list(rows))
+        session.execute(insert_into(session, CouponEvent), list(rows))
 
 
 def welcome_granted(session: Session, *, template_id: int, customer_id: int) -> bool:
@@ -327,8 +312,8 @@ def welcome_granted(session: Session, *, template_id: int, customer_id: int) -> 
 
 
 def insert_welcome_grant(session: Session, row: dict[str, Any]) -> int | None:
-    table = _table(WelcomeGrant)
-    statement = _insert(session, WelcomeGrant).values(**row).on_conflict_do_nothing(
+    table = table_of(WelcomeGrant)
+    statement = insert_into(session, WelcomeGrant).values(**row).on_conflict_do_nothing(
     ).returning(table.c.id)
     found = session.execute(statement).scalar_one_or_none()
     return None if found is None else int(found)
@@ -452,8 +437,8 @@ def claim_idempotency_key(session: Session, *, operation: str, key: str,
                           fingerprint: str, now: datetime) -> int | None:
     """Insert the key's record unless it exists (waits for a concurrent claimer on
     PostgreSQL); the new record's id, or None when the key was used before."""
-    table = _table(IdempotencyRecord)
-    statement = _insert(session, IdempotencyRecord).values(
+    table = table_of(IdempotencyRecord)
+    statement = insert_into(session, IdempotencyRecord).values(
         operation=operation, key=key, fingerprint=fingerprint, status_code=0, response={},
         created_at=now,
     ).on_conflict_do_nothing().returning(table.c.id)

@@ -26,11 +26,10 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from yutang.kit.sql import in_list, in_list_parameter
+from yutang.kit.sql import in_list, in_list_parameter, insert_into, table_of
 from yutang.pool.models import (
     Customer,
     CustomerTag,
@@ -46,20 +45,8 @@ ValueKey = tuple[str, str, str]
 """(kind, scope, value_index): a value's identity in the graph."""
 
 
-def _insert(session: Session, table: Table) -> sqlite.Insert | postgresql.Insert:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _table(model: type[object]) -> Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
 
 
 @dataclass(slots=True)
@@ -79,7 +66,7 @@ class ValueNode:
 
 @cache
 def _values_statement() -> Select[int, str, str, str, str, str]:
-    value = _table(IdentityValue)
+    value = table_of(IdentityValue)
     return select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
                   value.c.strength, value.c.status).where(
         in_list_parameter(value.c.value_index, "indexes"))
@@ -87,7 +74,7 @@ def _values_statement() -> Select[int, str, str, str, str, str]:
 
 @cache
 def _values_and_holders_statement() -> Select[int, str, str, str, str, str, int | None]:
-    value, identity = _table(IdentityValue), _table(Identity)
+    value, identity = table_of(IdentityValue), table_of(Identity)
     return (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
                    value.c.strength, value.c.status, identity.c.customer_id)
             .outerjoin(identity, identity.c.value_id == value.c.id)
@@ -96,7 +83,7 @@ def _values_and_holders_statement() -> Select[int, str, str, str, str, str, int 
 
 @cache
 def _fan_outs_statement() -> CompoundSelect[int, str, str, int]:
-    link, value = _table(IdentityLink), _table(IdentityValue)
+    link, value = table_of(IdentityLink), table_of(IdentityValue)
     as_a = (select(link.c.value_a_id, value.c.kind, value.c.scope, func.count())
             .join(value, value.c.id == link.c.value_b_id)
             .where(in_list_parameter(link.c.value_a_id, "ids"))
@@ -110,21 +97,21 @@ def _fan_outs_statement() -> CompoundSelect[int, str, str, int]:
 
 @cache
 def _customer_states_statement() -> Select[int, int | None]:
-    customer = _table(Customer)
+    customer = table_of(Customer)
     return select(customer.c.id, customer.c.merged_into_id).where(
         in_list_parameter(customer.c.id, "ids"))
 
 
 @cache
 def _links_from_statement() -> Select[int, int]:
-    link = _table(IdentityLink)
+    link = table_of(IdentityLink)
     return select(link.c.value_a_id, link.c.value_b_id).where(
         in_list_parameter(link.c.value_a_id, "ids"))
 
 
 @cache
 def _holders_statement() -> Select[int | None, int]:
-    identity = _table(Identity)
+    identity = table_of(Identity)
     return select(identity.c.value_id, identity.c.customer_id).where(
         in_list_parameter(identity.c.value_id, "ids"))
 
@@ -185,7 +172,7 @@ def insert_values_if_missing(session: Session, rows: Sequence[dict[str, object]]
         return
     table = IdentityValue.__table__
     assert isinstance(table, Table)
-    statement = _insert(session, table).on_conflict_do_nothing(
+    statement = insert_into(session, table).on_conflict_do_nothing(
         index_elements=["kind", "scope", "value_index"]
     )
     session.execute(statement, list(rows))
@@ -246,7 +233,7 @@ def insert_links(session: Session, pairs: Sequence[tuple[int, int]], at: datetim
         return
     table = IdentityLink.__table__
     assert isinstance(table, Table)
-    statement = _insert(session, table).on_conflict_do_nothing(
+    statement = insert_into(session, table).on_conflict_do_nothing(
         index_elements=["value_a_id", "value_b_id"]
     )
     session.execute(statement, [
@@ -405,7 +392,7 @@ class _MergeStatements:
 @cache
 def _merge_statements() -> _MergeStatements:
     survivor: BindParameter[int] = bindparam("survivor")
-    identity, tag, customer = _table(Identity), _table(CustomerTag), _table(Customer)
+    identity, tag, customer = table_of(Identity), table_of(CustomerTag), table_of(Customer)
 
     def losers(column: ColumnElement[int]) -> ColumnElement[bool]:
         return in_list_parameter(column, "losers")
@@ -453,7 +440,7 @@ def move_to_survivor(session: Session, losers: Collection[int], survivor: int) -
     for (position,) in connection.execute(statements.probe, parameters).all():
         for statement in statements.moves[position]:
             connection.execute(statement, parameters)
-    moved = {_table(Identity), _table(CustomerTag)}
+    moved = {table_of(Identity), table_of(CustomerTag)}
     moved.update(table for table, _ in customer_reference_columns())
     for instance in list(session.identity_map.values()):
         if inspect(instance).mapper.local_table in moved or (
