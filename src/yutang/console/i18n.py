@@ -16,8 +16,19 @@ LOCALE_COOKIE = "yutang_locale"
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    with (CATALOG_DIR / f"{locale}.json").open(encoding="utf-8") as handle:
-        messages: dict[str, str] = json.load(handle)
+    """Every message of ``locale``: the union of its per-area files (``i18n/<locale>/*.json``).
+
+    One file per area keeps domains from editing the same file; a key defined in two files is
+    an error, not a silent override.
+    """
+    messages: dict[str, str] = {}
+    for path in sorted((CATALOG_DIR / locale).glob("*.json")):
+        with path.open(encoding="utf-8") as handle:
+            area: dict[str, str] = json.load(handle)
+        clash = messages.keys() & area.keys()
+        if clash:
+            raise ValueError(f"{locale}/{path.name} redefines {sorted(clash)} of another file")
+        messages.update(area)
     return messages
 
 

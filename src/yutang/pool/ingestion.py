@@ -19,6 +19,7 @@ from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import utcnow
 from yutang.kit.errors import DomainError
+from yutang.kit.signals import emit_after_commit
 from yutang.org import service as org_service
 from yutang.pool import channels, event_repository, oneid
 from yutang.pool import graph_repository as graph
@@ -33,6 +34,7 @@ from yutang.pool.ingest_schemas import (
 )
 from yutang.pool.models import IdentityStatus
 from yutang.pool.oneid import DEFAULT_POLICY, IdentifierInput, OneIdPolicy, PreparedValue, Trigger
+from yutang.pool.signals import EVENTS_STORED
 
 
 def identifiers_from(identities: IdentityMap) -> list[IdentifierInput]:
@@ -167,16 +169,18 @@ def store_events(session: Session, *, actor: Principal, batch: PreparedEvents,
     waiting = {item.index for item in unknown}
     inserted = _store(session, [item for item in pending if item.index not in waiting])
     resolve_unknown(session, unknown, actor, policy)
-    inserted += _store(session, unknown)
-    duplicates += len(pending) - inserted
-    return BatchResult(accepted=inserted, duplicates=duplicates, rejected=rejected)
+    inserted |= _store(session, unknown)
+    duplicates += len(pending) - len(inserted)
+    if inserted:
+        emit_after_commit(session, EVENTS_STORED, sorted(inserted))
+    return BatchResult(accepted=len(inserted), duplicates=duplicates, rejected=rejected)
 
 
-def _store(session: Session, pending: Sequence[PendingEvent]) -> int:
-    """Insert the events and record their touches; returns how many were new."""
+def _store(session: Session, pending: Sequence[PendingEvent]) -> set[str]:
+    """Insert the events and record their touches; returns the ids of those that were new."""
     inserted = _insert_events(session, pending)
     _record_touches(session, [item for item in pending if item.reference in inserted])
-    return len(inserted)
+    return inserted
 
 
 def ingest_events(

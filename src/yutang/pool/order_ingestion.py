@@ -17,6 +17,7 @@ from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import ensure_utc
 from yutang.kit.errors import DomainError
+from yutang.kit.signals import emit_after_commit
 from yutang.org import service as org_service
 from yutang.pool import channels, oneid, repository
 from yutang.pool.errors import BatchTooLarge
@@ -30,6 +31,7 @@ from yutang.pool.ingestion import (
 )
 from yutang.pool.models import Order, OrderItem, OrderStatus
 from yutang.pool.oneid import DEFAULT_POLICY, OneIdPolicy
+from yutang.pool.signals import ORDERS_CHANGED
 
 STAGE = {
     OrderStatus.CREATED: 0, OrderStatus.PAID: 1, OrderStatus.COMPLETED: 2,
@@ -86,11 +88,12 @@ def ingest_orders(
     new = [item for item in pending if item.reference not in existing]
     resolve_records(session, new, actor, policy)
     accepted = updated = 0
+    touched: list[int] = []
     for item in pending:
         assert item.order is not None
         current = existing.get(item.reference)
         if current is None:
-            _create(session, item)
+            touched.append(_create(session, item))
             accepted += 1
             continue
         try:
@@ -100,9 +103,12 @@ def ingest_orders(
             continue
         if changed:
             updated += 1
+            touched.append(current.id)
         else:
             duplicates += 1
     session.flush()
+    if touched:
+        emit_after_commit(session, ORDERS_CHANGED, touched)
     rejected.sort(key=lambda rejection: rejection.index)
     return OrderBatchResult(accepted=accepted, updated=updated, duplicates=duplicates,
                             rejected=rejected)
@@ -176,7 +182,7 @@ def _times(order: OrderIn) -> dict[str, datetime | None]:
     return {name: ensure_utc(value) if value else None for name, value in times.items()}
 
 
-def _create(session: Session, item: PendingOrder) -> None:
+def _create(session: Session, item: PendingOrder) -> int:
     order = item.order
     assert order is not None
     row = Order(
@@ -194,6 +200,7 @@ def _create(session: Session, item: PendingOrder) -> None:
                   unit_price_fen=line.unit_price_fen, amount_fen=line.amount_fen or 0)
         for line in order.items
     )
+    return row.id
 
 
 def _advance(current: Order, reported: OrderIn) -> bool:

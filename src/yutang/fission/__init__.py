@@ -1,0 +1,1 @@
+"""Fission: referrals, fission tasks, group-buy, bargains and partners."""
