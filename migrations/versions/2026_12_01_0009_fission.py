@@ -1,4 +1,4 @@
-"""Fission: referrals, fission tasks, group-buy, bargains, partners
+"""Fission: referral codes and edges, fission tasks, partners
 
 Revision ID: 0009
 Revises: 0008
