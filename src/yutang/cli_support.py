@@ -15,6 +15,7 @@ from yutang.access.roles import Principal
 from yutang.config import Settings, get_settings
 from yutang.kit.errors import DomainError
 from yutang.migrate import ensure_schema
+from yutang.reactions import install_all as install_reactions
 from yutang.runtime import configure_data_protection, engine_for
 
 CLI_ACTOR = Principal.system("cli")
@@ -40,6 +41,7 @@ def database(db: str | None) -> Iterator[tuple[Settings, Engine]]:
     """Keys configured, schema migrated, an engine; domain errors become exit code 2."""
     settings = settings_for(db)
     configure_data_protection(settings)
+    install_reactions()
     ensure_schema(settings.database_url)
     engine = engine_for(settings)
     try:

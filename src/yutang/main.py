@@ -18,6 +18,7 @@ from yutang.console.static import mount_static
 from yutang.kit.db import make_session_factory, writer_engine
 from yutang.kit.errors import DomainError
 from yutang.pool.oneid import OneIdPolicy, parse_kind
+from yutang.reactions import install_all as install_reactions
 from yutang.runtime import configure_data_protection, engine_for
 
 
@@ -35,6 +36,7 @@ def oneid_policy(settings: Settings) -> OneIdPolicy:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_data_protection(settings)
+    install_reactions()
     engine = engine or engine_for(settings)
     app = FastAPI(
         title="yutang",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -185,6 +186,10 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(original, sqlite3.OperationalError) and "locked" in str(original)
 
 
+_turns_held = threading.local()
+"""The SQLite files whose writer turn this thread holds (a turn is re-entrant per thread)."""
+
+
 @contextmanager
 def _writers_in_turn(factory: sessionmaker[Session]) -> Iterator[None]:
     """On a SQLite file, writer transactions (of every process) take turns on a file lock.
@@ -199,11 +204,17 @@ def _writers_in_turn(factory: sessionmaker[Session]) -> Iterator[None]:
     if fcntl is None or not database or database == ":memory:":
         yield
         return
+    held: set[str] = _turns_held.__dict__.setdefault("databases", set())
+    if database in held:  # re-entered by this thread (an after-commit reaction): keep the turn
+        yield
+        return
     with open(f"{database}.writer-lock", "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        held.add(database)
         try:
             yield
         finally:
+            held.discard(database)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -11,7 +11,7 @@ report, or what the coupon is worth — never whether the limit holds.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -355,10 +355,12 @@ def _release(session: Session, coupon: Coupon, actor_name: str, reason: str) -> 
     return True
 
 
-def release_for_ended_orders(session: Session, *, actor_name: str = "system") -> int:
-    """Release every coupon redeemed on an order since refunded or closed."""
+def release_for_ended_orders(session: Session, *, actor_name: str = "system",
+                             order_ids: Collection[int] | None = None) -> int:
+    """Release every coupon redeemed on an order since refunded or closed (of ``order_ids``
+    only, when given)."""
     released = 0
-    for coupon in repository.redeemed_coupons_of_ended_orders(session):
+    for coupon in repository.redeemed_coupons_of_ended_orders(session, order_ids=order_ids):
         released += _release(session, coupon, actor_name, "order_refunded")
     return released
 
@@ -459,12 +461,26 @@ def grant_welcome_offer(
 def grant_welcome_offers_since(session: Session, *, since: datetime) -> int:
     """Sweep: welcome coupons for contacts added through a code, and group joins, since
     then (idempotent: each customer gets each welcome template once)."""
+    return _grant_welcome(session, repository.contacts_since(session, since),
+                          repository.group_joins_since(session, since))
+
+
+def grant_welcome_offers_of_events(session: Session, event_ids: Collection[str]) -> int:
+    """Welcome coupons for the contacts and group joins these just-stored events recorded."""
+    if not event_ids or not repository.has_welcome_templates(session):
+        return 0
+    return _grant_welcome(session, repository.contacts_of_events(session, event_ids),
+                          repository.group_joins_of_events(session, event_ids))
+
+
+def _grant_welcome(session: Session, contacts: Iterable[tuple[int, str]],
+                   group_joins: Iterable[int]) -> int:
     granted = 0
-    for customer_id, state in repository.contacts_since(session, since):
+    for customer_id, state in contacts:
         granted += len(grant_welcome_offer(session, customer_id=customer_id,
                                            trigger=WelcomeTrigger.CHANNEL_CODE,
                                            code_state=state))
-    for customer_id in repository.group_joins_since(session, since):
+    for customer_id in group_joins:
         granted += len(grant_welcome_offer(session, customer_id=customer_id,
                                            trigger=WelcomeTrigger.GROUP_JOIN))
     return granted

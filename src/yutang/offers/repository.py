@@ -86,6 +86,32 @@ def contacts_since(session: Session, since: datetime) -> Sequence[tuple[int, str
     return [(int(customer_id), str(state)) for customer_id, state in rows]
 
 
+def contacts_of_events(session: Session, event_ids: Collection[str]) -> Sequence[tuple[int, str]]:
+    """(customer id, channel code state) of the contacts added through a code by these events."""
+    rows = session.execute(
+        select(Touch.customer_id, PoolChannelCode.state)
+        .join(PoolChannelCode, PoolChannelCode.id == Touch.code_id)
+        .where(in_list(Touch.event_id, event_ids), Touch.kind == "add_contact")
+        .order_by(Touch.id)
+    )
+    return [(int(customer_id), str(state)) for customer_id, state in rows]
+
+
+def group_joins_of_events(session: Session, event_ids: Collection[str]) -> Sequence[int]:
+    rows = session.scalars(
+        select(Event.customer_id).where(
+            in_list(Event.event_id, event_ids), Event.type == "join_group",
+            Event.customer_id.is_not(None)).order_by(Event.id)
+    )
+    return [int(customer_id) for customer_id in rows if customer_id is not None]
+
+
+def has_welcome_templates(session: Session) -> bool:
+    return session.scalar(select(CouponTemplate.id).where(
+        CouponTemplate.welcome_trigger.is_not(None),
+        CouponTemplate.status == TemplateStatus.ACTIVE.value).limit(1)) is not None
+
+
 def group_joins_since(session: Session, since: datetime) -> Sequence[int]:
     rows = session.scalars(
         select(Event.customer_id).where(
@@ -263,13 +289,17 @@ def coupons_on_order(session: Session, order_id: int) -> Sequence[tuple[Coupon, 
     return [(coupon, template) for coupon, template in rows]
 
 
-def redeemed_coupons_of_ended_orders(session: Session, limit: int = 1000) -> Sequence[Coupon]:
-    return session.scalars(
-        select(Coupon).join(Order, Order.id == Coupon.order_id).where(
-            Coupon.status == CouponStatus.REDEEMED.value,
-            Order.status.in_([OrderStatus.REFUNDED.value, OrderStatus.CLOSED.value]),
-        ).order_by(Coupon.id).limit(limit)
-    ).all()
+def redeemed_coupons_of_ended_orders(session: Session, limit: int = 1000,
+                                     order_ids: Collection[int] | None = None,
+                                     ) -> Sequence[Coupon]:
+    """Coupons still redeemed on orders since refunded or closed (of ``order_ids`` if given)."""
+    statement = select(Coupon).join(Order, Order.id == Coupon.order_id).where(
+        Coupon.status == CouponStatus.REDEEMED.value,
+        Order.status.in_([OrderStatus.REFUNDED.value, OrderStatus.CLOSED.value]),
+    )
+    if order_ids is not None:
+        statement = statement.where(in_list(Order.id, order_ids))
+    return session.scalars(statement.order_by(Coupon.id).limit(limit)).all()
 
 
 def coupons_of_customer(session: Session, customer_id: int,
