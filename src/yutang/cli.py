@@ -20,7 +20,7 @@ from rich.progress import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from yutang import cli_analytics, cli_offers
+from yutang import cli_analytics, cli_offers, cli_wecom
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
 from yutang.cli_support import CLI_ACTOR, DbOption, console, errors
@@ -162,10 +162,21 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve")] = False,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    wecom_sim: Annotated[bool, typer.Option(
+        "--wecom-sim", help="Also run the WeCom simulator: customers keep arriving through "
+        "the demo's channel codes as real encrypted callbacks")] = False,
+    wecom_sim_port: Annotated[int, typer.Option("--wecom-sim-port")] = 8900,
+    arrivals: Annotated[int, typer.Option("--arrivals", min=1,
+                                          help="Customers the simulator plays")] = 200,
+    arrival_interval: Annotated[float, typer.Option("--arrival-interval", min=0.0)] = 3.0,
 ) -> None:
     """Generate the demo merchant (deterministic, with planted truth) and serve the console."""
     with _database(db) as (settings, engine):
         login = _generate_demo(engine, settings, customers=customers, stores=stores, seed=seed)
+        if wecom_sim and not no_serve:
+            settings = cli_wecom.start_live_arrivals(
+                engine, settings, host=host, port=port, simulator_port=wecom_sim_port,
+                customers=arrivals, interval=arrival_interval, seed=seed)
     where = settings.database_url
     if is_sqlite(where):
         where = str(Path(where.split("///", 1)[-1]).resolve())
@@ -328,68 +339,8 @@ def oneid_rebuild(
             raise typer.Exit(code=1)
 
 
-wecom_app = typer.Typer(help="WeCom (企业微信): callback settings.", no_args_is_help=True)
-app.add_typer(wecom_app, name="wecom")
-
-
-@wecom_app.command("configure")
-def wecom_configure(
-    corp_id: Annotated[str, typer.Option("--corp-id")],
-    token: Annotated[str, typer.Option("--token", help="The callback Token")],
-    aes_key: Annotated[str, typer.Option("--aes-key", help="The 43-character EncodingAESKey")],
-    secret: Annotated[str, typer.Option("--secret", help="The app's Secret")],
-    agent_id: Annotated[str, typer.Option("--agent-id")] = "",
-    welcome_text: Annotated[str | None, typer.Option("--welcome-text")] = None,
-    db: DbOption = None,
-) -> None:
-    """Store the corp's callback token, EncodingAESKey and secret (encrypted at rest)."""
-    from yutang.connectors.wecom import service as wecom_service
-    from yutang.connectors.wecom.schemas import CorpConfigIn
-
-    data = CorpConfigIn(corp_id=corp_id, token=token, encoding_aes_key=aes_key, secret=secret,
-                        agent_id=agent_id, welcome_text=welcome_text)
-    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
-        corp = wecom_service.configure_corp(session, actor=CLI_ACTOR, data=data)
-        console.print(f"WeCom corp {corp.corp_id} configured; callback URL: "
-                      "https://<your host>/connectors/wecom/callback")
-
-
-@app.command("wecom-sim")
-def wecom_sim(
-    port: Annotated[int, typer.Option("--port")] = 8900,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    callback_url: Annotated[str, typer.Option("--callback-url")] = (
-        "http://127.0.0.1:8000/connectors/wecom/callback"),
-    customers: Annotated[int, typer.Option("--customers", min=0,
-                                           help="Customers to play arriving (0: none)")] = 20,
-    interval: Annotated[float, typer.Option("--interval", min=0.0,
-                                            help="Seconds between arrivals")] = 3.0,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
-    corp_id: Annotated[str | None, typer.Option("--corp-id",
-                                                help="Default: the configured corp")] = None,
-    db: DbOption = None,
-) -> None:
-    """Serve a local WeCom and play customers adding staff through your channel codes."""
-    from yutang.connectors.wecom import service as wecom_service
-    from yutang.connectors.wecom import simulator as wecom_simulator
-    from yutang.connectors.wecom import simulator_runner
-
-    with _database(db) as (_, engine), unit_of_work(make_session_factory(engine)) as session:
-        setup = wecom_service.simulator_setup(session, actor=CLI_ACTOR, corp_id=corp_id)
-    keys = setup.keys
-    simulator = wecom_simulator.WeComSimulator(
-        wecom_simulator.SimulatedCorp(corp_id=keys.corp_id, secret=keys.secret,
-                                      token=keys.token, encoding_aes_key=keys.encoding_aes_key),
-        callback_url=callback_url, callback_tries=3)
-    staff = setup.staff_userids or ["staff01"]
-    simulator_runner.run_simulator(
-        simulator, host=host, port=port, report=console.print,
-        scenario=lambda: simulator_runner.play_demo_scenario(
-            simulator, staff=staff, states=setup.states, customers=customers,
-            interval_seconds=interval, seed=seed, report=console.print))
-
-
 cli_offers.register(app)
+cli_wecom.register(app)
 cli_analytics.register(app)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
+from yutang.demo.channel_codes_data import plant_channel_codes
 from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
 from yutang.demo.offers_data import TRUTH as OFFERS_TRUTH
@@ -201,6 +202,7 @@ def _record_truth(
                    identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
                    observation_end=people.window.end, progress=progress)
     offers = plant_offers(session, actor=DEMO_ACTOR)
+    plant_channel_codes(session, people=people, actor=DEMO_ACTOR)
     truth = {**planted_truth(plan, options), ONEID_TRUTH: oneid,
              OFFERS_TRUTH: offers.as_truth()}
     session.add_all(PlantedTruth(name=name, value=value) for name, value in truth.items())
