@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, LargeBinary, MetaData, event
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, event
 from sqlalchemy import create_engine as _sqlalchemy_create_engine
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -45,6 +45,19 @@ NAMING_CONVENTION = {
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigIntegerId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+LOGICAL_REFERENCE = "references"
+"""Column ``info`` key naming the ``table.column`` a column refers to without a foreign key
+(a high-volume log; see docs/adr/0007): code that follows references (merges) reads it."""
+
+
+def referenced_column(column: Column[Any]) -> str | None:
+    """``table.column`` this column refers to: by foreign key, or by a logical reference."""
+    for foreign_key in column.foreign_keys:
+        return f"{foreign_key.column.table.name}.{foreign_key.column.name}"
+    reference = column.info.get(LOGICAL_REFERENCE)
+    return str(reference) if reference else None
 
 
 class Base(DeclarativeBase):

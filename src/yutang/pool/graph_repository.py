@@ -357,23 +357,24 @@ def values_by_id(session: Session, value_ids: Collection[int]) -> dict[int, Iden
 
 @cache
 def customer_reference_columns() -> tuple[tuple[Table, str], ...]:
-    """Every (table, column) with a foreign key to ``customer.id`` that follows a merge.
+    """Every (table, column) referring to ``customer.id`` (by foreign key, or by a logical
+    reference on a log without keys) that follows a merge.
 
     Read from the schema, so a later domain's table (coupons, group members…) follows merges
     without being listed here. The identity graph's own bookkeeping is excluded.
     """
-    from yutang.kit.db import Base
+    from yutang.kit.db import Base, referenced_column
 
     excluded = {("identity", "customer_id"), ("customer", "merged_into_id"),
                 ("merge_log", "survivor_id"), ("customer_tag", "customer_id")}
     columns: list[tuple[Table, str]] = []
     for table in Base.metadata.sorted_tables:
-        for foreign_key in table.foreign_keys:
-            if foreign_key.column.table.name != "customer":
+        for column in table.columns:
+            if referenced_column(column) != "customer.id":
                 continue
-            if (table.name, foreign_key.parent.name) in excluded:
+            if (table.name, column.name) in excluded:
                 continue
-            columns.append((table, foreign_key.parent.name))
+            columns.append((table, column.name))
     return tuple(columns)
 
 
