@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import TEST_DATA_KEY
 from tests.support.live_server import free_port
@@ -63,7 +64,7 @@ def _wait_for_contacts(url: str, process: subprocess.Popen[bytes], wanted: int) 
             with unit_of_work(make_session_factory(engine)) as session:
                 found = int(session.scalar(select(func.count()).select_from(WeComContact))
                             or 0)
-        except Exception:  # noqa: BLE001 - the demo is still creating the schema
+        except OperationalError:  # the demo is still creating the schema
             found = 0
         finally:
             engine.dispose()
