@@ -20,7 +20,15 @@ from rich.progress import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from yutang import cli_analytics, cli_offers, cli_wecom
+from yutang import (
+    cli_analytics,
+    cli_campaigns,
+    cli_connectors,
+    cli_fission,
+    cli_groups,
+    cli_offers,
+    cli_wecom,
+)
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
 from yutang.cli_support import CLI_ACTOR, DbOption, console, errors
@@ -236,21 +244,30 @@ def _actor(session: Session, username: str | None) -> Principal:
 
 @app.command("import")
 def import_file(
-    kind: Annotated[str, typer.Argument(help="customers, orders, events or identities")],
+    kind: Annotated[str, typer.Argument(help="customers, orders, events or identities; or "
+                                        "a platform's order export: taobao, jd, douyin, "
+                                        "pinduoduo, youzan (platform: detect)")],
     file: Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GBK), .xlsx or .jsonl file")],
     db: DbOption = None,
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="Where to list rejected rows (default: FILE.rejects.csv)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="Import as this user")] = None,
+    preview: Annotated[bool, typer.Option(
+        "--preview", help="Platform exports: show the mapping, import nothing")] = False,
 ) -> None:
     """Import a file; bad rows are listed with their line and reason, good rows go in.
 
     Importing the same file again changes nothing. Exits 1 if any row was rejected.
     """
+    from yutang.connectors.platform_orders.importing import is_platform_kind
     from yutang.main import oneid_policy
     from yutang.pool.import_files import read_rows
     from yutang.pool.imports import ImportKind, import_rows
 
+    if is_platform_kind(kind):
+        cli_connectors.import_platform_file(kind, file, db=db, rejects=rejects, as_user=as_user,
+                                            preview_only=preview, actor_for=_actor)
+        return
     try:
         import_kind = ImportKind(kind)
     except ValueError:
@@ -342,6 +359,10 @@ def oneid_rebuild(
 cli_offers.register(app)
 cli_wecom.register(app)
 cli_analytics.register(app)
+cli_connectors.register(app)
+cli_groups.register(app)
+cli_fission.register(app)
+cli_campaigns.register(app)
 
 
 def main() -> None:

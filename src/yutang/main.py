@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
 from yutang import __version__
+from yutang.api.connector_webhooks import router as connector_webhooks_router
+from yutang.api.official_account_callback import router as official_account_callback_router
 from yutang.api.router import api_router
 from yutang.api.wecom_callback import router as wecom_callback_router
 from yutang.config import Settings, get_settings
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(console_router)
     app.include_router(public_router)
     app.include_router(wecom_callback_router)
+    app.include_router(official_account_callback_router)
+    app.include_router(connector_webhooks_router)
     mount_static(app, settings)
     install_security_headers(app)
     return app

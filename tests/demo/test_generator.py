@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from tests.support.factories import SYSTEM, make_customer
 from tests.support.postgres import create_database
 from yutang.access.models import AuditEntry, User
 from yutang.access.roles import Role
+from yutang.demo.campaigns_data import ORDER_SOURCE as CAMPAIGN_ORDER_SOURCE
 from yutang.demo.errors import DemoDatabaseNotEmpty
 from yutang.demo.generator import (
     DEMO_PASSWORD,
@@ -30,8 +31,10 @@ from yutang.demo.generator import (
     generate_demo,
     stored_demo_login,
 )
+from yutang.demo.group_buy_data import FULL_ORDER_SOURCE
 from yutang.demo.models import PlantedTruth
 from yutang.demo.sealing import SealJob, seal
+from yutang.fission.group_buy_models import GROUP_BUY_ORDER_SOURCE
 from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
 from yutang.kit.db import create_engine, is_sqlite
 from yutang.migrate import upgrade
@@ -93,6 +96,10 @@ def _count(session: Session, model: type) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def _count_of(session: Session, rows: Select[tuple[int]]) -> int:
+    return int(session.scalar(select(func.count()).select_from(rows.subquery())) or 0)
+
+
 # --- the main test, on both backends ---------------------------------------------------------
 
 
@@ -132,8 +139,14 @@ def _check_counts(session: Session, result: DemoResult) -> None:
     assert _count(session, Store) == 3
     assert _count(session, Region) == 2  # Shanghai and Hangzhou (East), Beijing (North)
     assert _count(session, Identity) == result.identities
-    assert _count(session, Order) == result.orders
-    assert _count(session, OrderItem) == result.order_items
+    # The purchase plan's orders; the group-buy campaign adds its own, apart (and few).
+    campaign_sources = (GROUP_BUY_ORDER_SOURCE, FULL_ORDER_SOURCE, CAMPAIGN_ORDER_SOURCE)
+    planned = select(Order.id).where(Order.source.not_in(campaign_sources))
+    assert _count_of(session, planned) == result.orders
+    assert session.scalar(select(func.count()).select_from(OrderItem).where(
+        OrderItem.order_id.in_(planned))) == result.order_items
+    campaign = _count(session, Order) - result.orders
+    assert 0 <= campaign <= 0.02 * result.orders
     assert _count(session, Consent) == result.consents
     assert _count(session, User) == result.users == 4 + 3 * 3
     assert _count(session, Channel) == result.channels
@@ -266,7 +279,8 @@ def _check_consents_spend_and_truth(session: Session, result: DemoResult) -> Non
     truth = {row.name: row.value for row in session.scalars(select(PlantedTruth))}
     assert set(truth) == {"demo_login", "bgnbd", "gamma_gamma", "observation_end",
                           "channel_mix", "channel_cac", "channel_monthly_spend",
-                          "demo_options", "oneid", "offers"}
+                          "demo_options", "oneid", "offers", "groups", "fission",
+                          "group_buy", "campaigns"}
     assert truth["demo_login"] == {"username": "admin", "password": DEMO_PASSWORD}
     assert set(truth["bgnbd"]) == {"r", "alpha", "a", "b", "unit"}
     assert truth["bgnbd"]["unit"] == "week"
@@ -514,7 +528,9 @@ def test_orders_follow_the_planted_bgnbd_and_gamma_gamma_parameters(
         truth = {row.name: row.value for row in session.scalars(select(PlantedTruth))}
         paid = session.execute(
             select(Order.customer_id, Order.paid_at, Order.total_fen)
-            .where(Order.paid_at.is_not(None))
+            .where(Order.paid_at.is_not(None),
+                   Order.source.not_in((GROUP_BUY_ORDER_SOURCE, FULL_ORDER_SOURCE,
+                                        CAMPAIGN_ORDER_SOURCE)))
             .order_by(Order.customer_id, Order.paid_at, Order.id)
         ).all()
     end = datetime.fromisoformat(truth["observation_end"]["at"]).timestamp()

@@ -1,6 +1,8 @@
 """The must-shows under real HTTP concurrency, on SQLite and PostgreSQL: one coupon redeemed
 by 200 requests at once succeeds exactly once; 5,000 claims of a template with stock 1,000
 make exactly 1,000 coupons; 100 charges of 30 fen on 1,000 fen: exactly 33 pass, 10 fen left.
+Also: different coupons on one order at once stack as the rules say, and one redemption sent
+20 times at once with its key redeems once.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from yutang.access.roles import Role
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
 from yutang.migrate import upgrade
 from yutang.offers.models import Coupon, CouponEvent, LedgerTransaction
+from yutang.pool.models import Customer
 
 pytestmark = pytest.mark.slow
 
@@ -119,6 +122,88 @@ def test_200_concurrent_redemptions_of_one_coupon_succeed_once(shop: Shop) -> No
             CouponEvent.kind == "redeemed", Coupon.code == coupon["code"])) == 1
         assert session.scalar(select(Coupon.status).where(
             Coupon.code == coupon["code"])) == "redeemed"
+
+    _check(shop, check)
+
+
+def _order_of(shop: Shop, customer_id: int, total_fen: int) -> int:
+    engine = create_engine(shop.database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            customer = session.get(Customer, customer_id)
+            assert customer is not None
+            return make_order(session, customer, total_fen=total_fen).id
+    finally:
+        engine.dispose()
+
+
+def _coupons_for(shop: Shop, customer_id: int, count: int, **template: Any) -> list[str]:
+    created = _post(shop, "/api/v1/coupon-templates", threshold_template(stock=None, **template))
+    return [_post(shop, f"/api/v1/coupon-templates/{created['id']}/claims",
+                  {"customer_id": customer_id,
+                   "idempotency_key": f"claim-{created['id']}-{number}"})["code"]
+            for number in range(count)]
+
+
+def test_concurrent_coupons_on_one_order_stack_as_the_rules_say(shop: Shop) -> None:
+    """Ten different coupons on one order at once: of exclusive ones exactly one passes (the
+    others: stacking); stackable ones (1,000 off from 1 fen) take a 5,000-fen order exactly
+    to zero — five pass, five find nothing left (below_threshold), never more taken off."""
+    customer = shop.customer_ids[2]
+    exclusive = _coupons_for(shop, customer, 10, threshold_fen=0, discount_fen=1_000)
+    stackable = _coupons_for(shop, customer, 10, threshold_fen=1, discount_fen=1_000,
+                             stacking="stackable")
+    for codes, expected, reason in (
+        (exclusive, Counter({"201": 1, "coupon_not_applicable": 9}), "stacking"),
+        (stackable, Counter({"201": 5, "coupon_not_applicable": 5}), "below_threshold"),
+    ):
+        order_id = _order_of(shop, customer, 5_000)
+        headers = {"Authorization": f"Bearer {shop.api_key}"}
+        with httpx.Client(base_url=shop.url, headers=headers, timeout=120) as client:
+            def send(code: str, order_id: int = order_id) -> Any:
+                return client.post(f"/api/v1/coupons/{code}/redemptions",
+                                   json={"order_id": order_id, "idempotency_key": f"o-{code}"})
+
+            with ThreadPoolExecutor(len(codes)) as pool:
+                answers = list(pool.map(send, codes))
+        outcomes = Counter("201" if answer.status_code == 201 else
+                           answer.json()["error"]["code"] for answer in answers)
+        assert outcomes == expected
+        assert {answer.json()["error"]["details"]["reason"] for answer in answers
+                if answer.status_code != 201} == {reason}
+
+        def check(session: Any, order_id: int = order_id, passed: int = expected["201"]
+                  ) -> None:
+            rows = session.execute(select(Coupon.discount_fen).where(
+                Coupon.order_id == order_id, Coupon.status == "redeemed")).scalars().all()
+            assert sorted(rows) == [1_000] * passed
+            assert session.scalar(select(func.count()).select_from(CouponEvent).where(
+                CouponEvent.order_id == order_id, CouponEvent.kind == "redeemed")) == passed
+
+        _check(shop, check)
+
+
+def test_one_redemption_sent_20_times_at_once_redeems_once(shop: Shop) -> None:
+    """The same idempotency key 20 times at once: one redemption, 20 identical answers."""
+    customer = shop.customer_ids[3]
+    (code,) = _coupons_for(shop, customer, 1, threshold_fen=0, discount_fen=300)
+    order_id = _order_of(shop, customer, 1_000)
+    headers = {"Authorization": f"Bearer {shop.api_key}"}
+    with httpx.Client(base_url=shop.url, headers=headers, timeout=120) as client:
+        def send(_: int) -> Any:
+            return client.post(f"/api/v1/coupons/{code}/redemptions",
+                               json={"order_id": order_id, "idempotency_key": "same-key"})
+
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(send, range(20)))
+    assert {answer.status_code for answer in answers} == {201}
+    assert len({answer.text for answer in answers}) == 1
+    assert answers[0].json()["discount_fen"] == 300
+    assert sum(answer.headers.get("Idempotent-Replayed") == "true" for answer in answers) == 19
+
+    def check(session: Any) -> None:
+        assert session.scalar(select(func.count()).select_from(CouponEvent).join(Coupon).where(
+            Coupon.code == code, CouponEvent.kind == "redeemed")) == 1
 
     _check(shop, check)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,7 +39,12 @@ from yutang.org.schemas import StoreCreate
 MIN_PASSWORD_LENGTH = 8
 API_KEY_PREFIX = "yt"
 LAST_USE_PRECISION = timedelta(minutes=1)
-"""How stale an API key's ``last_used_at`` may be."""
+"""How stale an API key's ``last_used_at`` may be (plus ``API_KEY_TRUST_SECONDS``)."""
+API_KEY_TRUST_SECONDS = 5.0
+"""How long a process trusts an API key it has verified without reading it again: a key
+revoked in this process is refused at once, one revoked elsewhere (the CLI, another server
+process) within this delay."""
+_MAX_TRUSTED_KEYS = 10_000
 
 _password_hasher = PasswordHasher()
 
@@ -369,12 +375,22 @@ def create_api_key(
     return IssuedApiKey(key=key, record=record)
 
 
+_trust_clock = time.monotonic
+_trusted_keys: dict[str, tuple[float, Principal]] = {}
+"""SHA-256 of a verified key → (monotonic deadline, its principal): an API request then
+costs no query for its key (see ``API_KEY_TRUST_SECONDS``)."""
+
+
 def authenticate_api_key(session: Session, *, key: str) -> Principal:
-    parts = key.strip().split("_", 2)
+    stripped = key.strip()
+    expected = hashlib.sha256(stripped.encode()).hexdigest()
+    trusted = _trusted_keys.get(expected)
+    if trusted is not None and trusted[0] > _trust_clock():
+        return trusted[1]  # the full hash matched a key verified moments ago
+    parts = stripped.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         raise InvalidApiKey("the API key is malformed")
     record = repository.api_key_by_prefix(session, parts[1])
-    expected = hashlib.sha256(key.strip().encode()).hexdigest()
     if record is None or not hmac.compare_digest(record.secret_hash, expected):
         raise InvalidApiKey("the API key is not valid")
     if record.revoked_at is not None:
@@ -383,13 +399,17 @@ def authenticate_api_key(session: Session, *, key: str) -> Principal:
     if record.last_used_at is None or now - ensure_utc(record.last_used_at) > LAST_USE_PRECISION:
         # Not on every request: concurrent requests of one key would queue on its row.
         record.last_used_at = now
-    return Principal(
+    principal = Principal(
         kind=ActorKind.API_KEY,
         id=record.id,
         name=record.name,
         role=Role(record.role),
         store_id=record.store_id,
     )
+    if len(_trusted_keys) >= _MAX_TRUSTED_KEYS:
+        _trusted_keys.clear()
+    _trusted_keys[expected] = (_trust_clock() + API_KEY_TRUST_SECONDS, principal)
+    return principal
 
 
 def revoke_api_key(session: Session, *, actor: Principal, api_key_id: int) -> None:
@@ -398,6 +418,7 @@ def revoke_api_key(session: Session, *, actor: Principal, api_key_id: int) -> No
     if record is None:
         raise InvalidApiKey("no such API key")
     record.revoked_at = utcnow()
+    _trusted_keys.pop(record.secret_hash, None)  # refused at once in this process
     record_audit(session, actor=actor, action="api_key.revoke", entity_type="api_key",
                  entity_id=api_key_id)
 

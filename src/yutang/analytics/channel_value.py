@@ -24,6 +24,12 @@ from yutang.analytics.acquisition_sql import (
 from yutang.analytics.clv_models import BetaGeoFit, GammaGammaFit
 from yutang.analytics.clv_tool import ClvOptions, clv_from_summary
 from yutang.analytics.engines import MetricEngine
+from yutang.analytics.errors import (
+    ModelDidNotConverge,
+    NoRepeatPurchases,
+    SpendMeanUndefined,
+    TooFewCustomers,
+)
 from yutang.analytics.periods import day_number
 from yutang.analytics.transactions import CustomerSummary, TimeUnit
 from yutang.kit.clock import add_months, month_start
@@ -44,9 +50,12 @@ class ChannelValue:
     by_channel: pl.DataFrame
     by_cohort: pl.DataFrame
     by_domain: pl.DataFrame
-    purchases: BetaGeoFit
-    spend: GammaGammaFit
+    purchases: BetaGeoFit | None
+    """None when the models cannot be fitted on this data (``model_error`` says why): CAC,
+    payback and revenue to date stand; predicted CLV is null."""
+    spend: GammaGammaFit | None
     as_of: date
+    model_error: str | None = None
 
 
 def customer_values(engine: MetricEngine, *, as_of: date, options: ValueOptions) -> tuple[
@@ -72,8 +81,27 @@ def customer_values(engine: MetricEngine, *, as_of: date, options: ValueOptions)
     return table, result.purchases, result.spend
 
 
+UNFITTABLE = (ModelDidNotConverge, NoRepeatPurchases, SpendMeanUndefined, TooFewCustomers)
+"""Data on which BG/NBD or Gamma-Gamma has no estimate (a new merchant, a tiny store)."""
+
+
+def _without_models(engine: MetricEngine, as_of: date) -> pl.DataFrame:
+    summary = CLV_SUMMARY.run(engine, {"as_of_day": day_number(as_of)})
+    return summary.select("customer_id", "store_id", "acquisition_channel_id",
+                          "acquired_month", "revenue_fen").with_columns(
+        pl.lit(None, pl.Float64).alias(name) for name in (
+            "p_alive", "expected_purchases", "clv_fen"))
+
+
 def channel_value(engine: MetricEngine, *, as_of: date, options: ValueOptions) -> ChannelValue:
-    customers, purchases, spend = customer_values(engine, as_of=as_of, options=options)
+    purchases: BetaGeoFit | None
+    spend: GammaGammaFit | None
+    model_error: str | None = None
+    try:
+        customers, purchases, spend = customer_values(engine, as_of=as_of, options=options)
+    except UNFITTABLE as error:
+        customers, purchases, spend = _without_models(engine, as_of), None, None
+        model_error = error.code
     end_month = month_start(as_of)
     first_month = add_months(end_month, -options.acquisition_months)
     costs = ACQUISITION_COST_BY_CHANNEL.run(
@@ -82,28 +110,35 @@ def channel_value(engine: MetricEngine, *, as_of: date, options: ValueOptions) -
                                  pl.col("acquired_month") < end_month)
     value = in_window.group_by("acquisition_channel_id").agg(
         pl.len().alias("buyers"), pl.col("revenue_fen").sum().alias("revenue_to_date_fen"),
-        pl.col("clv_fen").sum().alias("predicted_clv_fen"),
+        _clv_sum(),
     ).rename({"acquisition_channel_id": "channel_id"})
     payback = payback_months(engine, as_of=as_of, costs=costs)
     by_channel = (
         costs.join(value, on="channel_id", how="left").join(payback, on="channel_id", how="left")
         .with_columns(pl.col("buyers", "revenue_to_date_fen").fill_null(0),
-                      pl.col("predicted_clv_fen").fill_null(0.0))
+                      pl.col("predicted_clv_fen").fill_null(0.0) if model_error is None
+                      else pl.col("predicted_clv_fen"))
         .with_columns(_ratios())
         .sort("channel_id")
     )
     by_cohort = customers.group_by("acquired_month").agg(
         pl.len().alias("buyers"), pl.col("revenue_fen").sum().alias("revenue_to_date_fen"),
-        pl.col("clv_fen").sum().alias("predicted_clv_fen"),
-        pl.col("clv_fen").mean().alias("clv_per_buyer_fen"),
+        _clv_sum(), pl.col("clv_fen").mean().alias("clv_per_buyer_fen"),
         pl.col("p_alive").mean().alias("mean_p_alive"),
     ).sort("acquired_month")
     by_domain = by_channel.group_by("channel_domain").agg(
-        pl.col("spend_fen", "new_customers", "buyers", "revenue_to_date_fen",
-               "predicted_clv_fen").sum(),
+        pl.col("spend_fen", "new_customers", "buyers", "revenue_to_date_fen").sum(),
+        _clv_sum("predicted_clv_fen"),
     ).with_columns(_ratios()).drop("payback_months", strict=False).sort("channel_domain")
     return ChannelValue(customers=customers, by_channel=by_channel, by_cohort=by_cohort,
-                        by_domain=by_domain, purchases=purchases, spend=spend, as_of=as_of)
+                        by_domain=by_domain, purchases=purchases, spend=spend, as_of=as_of,
+                        model_error=model_error)
+
+
+def _clv_sum(column: str = "clv_fen") -> pl.Expr:
+    """The sum of predicted CLV; null (not 0) when there is no prediction."""
+    values = pl.col(column)
+    return pl.when(values.is_not_null().any()).then(values.sum()).alias("predicted_clv_fen")
 
 
 def _ratios() -> list[pl.Expr]:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from yutang.analytics.base_views import RAW_TABLES, VIEWS
+from yutang.analytics.base_views import RAW_TABLES, views
 from yutang.analytics.errors import EngineUnavailable
 from yutang.analytics.extract_store import require_state
 from yutang.analytics.portable_sql import Parameter, render
@@ -43,9 +43,11 @@ def normalized(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _files(directory: Path) -> dict[str, list[Path]]:
+def _files(directory: Path) -> tuple[dict[str, list[Path]], frozenset[str]]:
+    """The Parquet files of every raw table, and the versioned tables whose ids are unique."""
     state = require_state(directory)
-    return {name: state.files(directory, name) for name in RAW_TABLES}
+    return ({name: state.files(directory, name) for name in RAW_TABLES},
+            state.unique_tables())
 
 
 class DuckDbEngine:
@@ -57,11 +59,12 @@ class DuckDbEngine:
         self._connection = duckdb.connect(":memory:")
         if threads is not None:
             self._connection.execute(f"SET threads = {int(threads)}")
-        for table, paths in _files(directory).items():
+        files, unique = _files(directory)
+        for table, paths in files.items():
             listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
             self._connection.execute(
                 f"CREATE VIEW raw_{table} AS SELECT * FROM read_parquet([{listed}])")
-        for view, sql in VIEWS:
+        for view, sql in views(unique):
             self._connection.execute(f"CREATE VIEW {view} AS {render(sql, {}, DUCKDB)}")
 
     def query(self, sql: str, parameters: Mapping[str, Parameter]) -> pl.DataFrame:
@@ -130,10 +133,11 @@ class SparkEngine:
                  config: Mapping[str, str] | None = None) -> None:
         self._session = spark_session(master, config)
         self._cached: list[Any] = []
-        for table, paths in _files(directory).items():
+        files, unique = _files(directory)
+        for table, paths in files.items():
             self._session.read.schema(_spark_schema(paths[-1])) \
                 .parquet(*[str(path) for path in paths]).createOrReplaceTempView(f"raw_{table}")
-        for view, sql in VIEWS:
+        for view, sql in views(unique):
             frame = self._session.sql(render(sql, {}, SPARK))
             if view in CACHED_VIEWS:
                 frame = frame.cache()

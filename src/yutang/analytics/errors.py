@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yutang.kit.errors import DomainError, InvalidInput, NotFound
+from yutang.kit.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 
 
 class TransactionsFileNotFound(NotFound):
@@ -108,3 +108,23 @@ class BadReportFormat(InvalidInput):
 
 class ReportStoreNotFound(NotFound):
     code = "report_store_not_found"
+
+
+class MerchantWideOnly(PermissionDenied):
+    """A store-scoped principal asked for figures that cover the whole merchant."""
+
+    code = "analytics_merchant_wide_only"
+
+
+class RefreshNotAllowed(PermissionDenied):
+    code = "analytics_refresh_not_allowed"
+
+
+class RefreshInProgress(Conflict):
+    """Another refresh of the same extract is running."""
+
+    code = "analytics_refresh_in_progress"
+
+
+class BadAnalyticsParameter(InvalidInput):
+    code = "bad_analytics_parameter"

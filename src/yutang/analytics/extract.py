@@ -106,7 +106,13 @@ def _refresh_table(
     total = int(connection.scalar(select(func.count()).select_from(statement.subquery())) or 0)
     progress(table.name, 0, total)
     added = 0
+    previous_max = table_state.max_id
+    if not table_state.files:
+        table_state.unique_ids = True
     for frame in _frames(connection, table, statement, state.timezone):
+        if previous_max is not None and frame.height and \
+                int(str(frame.get_column("id").min())) <= previous_max:
+            table_state.unique_ids = False  # a changed row: a second version of its id
         _write_part(directory, table, table_state, frame)
         added += frame.height
         progress(table.name, added, total)
@@ -224,6 +230,7 @@ def _compact(directory: Path, table: ExtractTable, table_state: TableState) -> N
     table_state.files.append(relative)
     table_state.next_part += 1
     table_state.rows = frame.height
+    table_state.unique_ids = True
     for relative in old:
         (directory / relative).unlink(missing_ok=True)
 
@@ -248,7 +255,7 @@ def _refresh_snapshot(
 
 
 def _write_customer_roots(directory: Path, state: ExtractState) -> None:
-    """Every customer record → the live customer at the end of its chain of merges."""
+    """Every merged customer record → the live customer at the end of its chain of merges."""
     customers = state.table("customers")
     frame = (pl.read_parquet([directory / relative for relative in customers.files],
                              columns=["id", "merged_into_id", "_part"])
@@ -263,6 +270,9 @@ def _write_customer_roots(directory: Path, state: ExtractState) -> None:
             break
         roots = following.select(
             "id", pl.coalesce("next_id", "root_id").alias("root_id"))
+    # Only merged records: a live customer is its own root (the views COALESCE), and a small
+    # table keeps the join of every order and event to it cheap.
+    roots = roots.filter(pl.col("id") != pl.col("root_id"))
     roots_state = state.table(ROOTS)
     old = list(roots_state.files)
     roots_state.files, roots_state.rows = [], 0

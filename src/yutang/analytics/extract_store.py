@@ -30,6 +30,10 @@ class TableState:
     """VERSIONED: the latest change time extracted (ISO 8601, UTC)."""
     rows: int = 0
     """Rows in the parts (versions of one row counted each)."""
+    unique_ids: bool = False
+    """VERSIONED: no id is in the parts twice (no changed row appended since the first
+    refresh or the last compaction), so the engines need not pick the newest version. False
+    when unknown (a state written before this was recorded)."""
 
 
 @dataclass
@@ -44,6 +48,9 @@ class ExtractState:
 
     def files(self, directory: Path, name: str) -> list[Path]:
         return [directory / relative for relative in self.table(name).files]
+
+    def unique_tables(self) -> frozenset[str]:
+        return frozenset(name for name, table in self.tables.items() if table.unique_ids)
 
 
 def read_state(directory: Path) -> ExtractState | None:

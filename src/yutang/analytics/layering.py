@@ -95,7 +95,7 @@ def compute_layers(engine: MetricEngine, *, policy: LayeringPolicy, as_of: date)
     for ``layer_mix``."""
     parameters = policy.parameters(as_of)
     CUSTOMER_LAYERS.materialize(engine, parameters)
-    return CUSTOMER_LAYERS.run(engine, parameters)
+    return CUSTOMER_LAYERS.read(engine)
 
 
 def layer_mix(engine: MetricEngine) -> pl.DataFrame:

@@ -36,5 +36,7 @@ def run_metric_set(
     for metric in METRICS:
         if metric.name == "layers":
             metric.materialize(engine, parameters)
-        results[metric.name] = metric.run(engine, parameters)
+            results[metric.name] = metric.read(engine)
+        else:
+            results[metric.name] = metric.run(engine, parameters)
     return results

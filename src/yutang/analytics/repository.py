@@ -54,3 +54,7 @@ def stamp_layers_as_of(session: Session, *, as_of: date, acquired_before: dateti
 
 def store_id_by_code(session: Session, code: str) -> int | None:
     return session.scalar(select(Store.id).where(Store.code == code))
+
+
+def store_code_by_id(session: Session, store_id: int) -> str | None:
+    return session.scalar(select(Store.code).where(Store.id == store_id))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from yutang.access import service as access_service
 from yutang.access.errors import InvalidApiKey
 from yutang.access.roles import Principal
-from yutang.kit.web import DbSession, Writer, WriterRunner
+from yutang.kit.web import DbSession, WriterRunner, writer_runner
 
 T = TypeVar("T")
 
@@ -42,8 +42,10 @@ class ApiWriterRunner:
         return self.writer(authenticated)
 
 
-def api_writer(request: Request, writer: Writer) -> ApiWriterRunner:
-    return ApiWriterRunner(writer, bearer_key(request))
+async def api_writer(request: Request) -> ApiWriterRunner:
+    """Async: it does no I/O, and FastAPI would run a plain function (and each of its plain
+    sub-dependencies) in the thread pool, one hop each, before the endpoint's own."""
+    return ApiWriterRunner(writer_runner(request), bearer_key(request))
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

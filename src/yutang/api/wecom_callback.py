@@ -48,8 +48,11 @@ def client_for(request: Request, corp: CorpKeys) -> WeComClient:
     registry: ClientRegistry | None = getattr(request.app.state, "wecom_clients", None)
     if registry is None:
         http: httpx.Client | None = getattr(request.app.state, "wecom_http", None)
+        # No retries here: WeCom wants its answer within 5 s, and details that cannot be
+        # fetched at once are done without (the callback is recorded either way).
         registry = ClientRegistry(base_url=_settings(request).wecom_base_url,
-                                  http=http or httpx.Client(timeout=API_TIMEOUT_SECONDS))
+                                  http=http or httpx.Client(timeout=API_TIMEOUT_SECONDS),
+                                  busy_retries=0)
         request.app.state.wecom_clients = registry
     return registry.client(corp_id=corp.corp_id, secret=corp.secret)
 

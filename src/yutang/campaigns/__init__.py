@@ -1,1 +1,2 @@
-"""Operations on autopilot: segments, content library, campaigns with caps and holdouts, follow-ups."""
+"""Operations on autopilot: segments, content library, campaigns with caps and holdouts,
+follow-ups."""

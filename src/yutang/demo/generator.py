@@ -28,7 +28,15 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
+from yutang.demo.campaigns_data import TRUTH as CAMPAIGNS_TRUTH
+from yutang.demo.campaigns_data import plant_campaigns
 from yutang.demo.channel_codes_data import plant_channel_codes
+from yutang.demo.fission_data import TRUTH as FISSION_TRUTH
+from yutang.demo.fission_data import plant_fission
+from yutang.demo.group_buy_data import TRUTH as GROUP_BUY_TRUTH
+from yutang.demo.group_buy_data import plant_group_buy
+from yutang.demo.groups_data import TRUTH as GROUPS_TRUTH
+from yutang.demo.groups_data import plant_groups
 from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
 from yutang.demo.offers_data import TRUTH as OFFERS_TRUTH
@@ -202,9 +210,18 @@ def _record_truth(
                    identities=people.identities, actor=DEMO_ACTOR, policy=options.oneid,
                    observation_end=people.window.end, progress=progress)
     offers = plant_offers(session, actor=DEMO_ACTOR)
+    group_buy = plant_group_buy(session, actor=DEMO_ACTOR, seed=options.seed,
+                                end=local_day_start_utc(options.today))
     plant_channel_codes(session, people=people, actor=DEMO_ACTOR)
+    fission = plant_fission(session, seed=options.seed, end=local_day_start_utc(options.today))
+    groups = plant_groups(session, actor=DEMO_ACTOR, as_of=local_day_start_utc(options.today),
+                          seed=options.seed)
+    campaigns = plant_campaigns(session, actor=DEMO_ACTOR, seed=options.seed,
+                                end=local_day_start_utc(options.today))
     truth = {**planted_truth(plan, options), ONEID_TRUTH: oneid,
-             OFFERS_TRUTH: offers.as_truth()}
+             OFFERS_TRUTH: offers.as_truth(), GROUP_BUY_TRUTH: group_buy.as_truth(),
+             FISSION_TRUTH: fission.as_truth(), GROUPS_TRUTH: groups.as_truth(),
+             CAMPAIGNS_TRUTH: campaigns.as_truth()}
     session.add_all(PlantedTruth(name=name, value=value) for name, value in truth.items())
     access_service.record_audit(
         session,

@@ -1,5 +1,5 @@
-"""Coupons: templates, claims, redemption against an order, release, voiding, expiry and
-welcome offers.
+"""Coupons: templates, claims, release, voiding, expiry and welcome offers (redemption
+against an order, the hot path, is ``redemption.py``).
 
 Limits change in one conditional statement each: a claim counts itself against the
 customer's limit (``claimed + inherited < limit``) and then against the stock (``issued <
@@ -17,17 +17,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import ensure_utc, utcnow
-from yutang.offers import discounts, repository
+from yutang.offers import repository
 from yutang.offers.errors import (
     CouponAlreadyRedeemed,
     CouponClaimLimit,
     CouponExpired,
-    CouponNotApplicable,
     CouponNotFound,
     CouponNotRedeemed,
     CouponOutOfStock,
@@ -36,15 +34,13 @@ from yutang.offers.errors import (
     CouponVoided,
     InvalidCouponTemplate,
 )
-from yutang.offers.lookups import resolve_customer, resolve_order
+from yutang.offers.lookups import resolve_customer
 from yutang.offers.models import (
     ClaimSource,
     Coupon,
     CouponEventKind,
-    CouponKind,
     CouponStatus,
     CouponTemplate,
-    Stacking,
     TemplateStatus,
     WelcomeTrigger,
 )
@@ -52,16 +48,13 @@ from yutang.offers.schemas import (
     CouponRead,
     CouponTemplateCreate,
     CouponTemplateRead,
-    RedemptionRead,
     ScopeIn,
 )
 from yutang.pool.errors import CustomerNotFound
-from yutang.pool.models import Customer, Order, OrderStatus
+from yutang.pool.models import Customer
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 12
-REDEEMABLE_ORDER_STATES = frozenset({OrderStatus.CREATED.value, OrderStatus.PAID.value,
-                                     OrderStatus.COMPLETED.value})
 
 
 def new_code() -> str:
@@ -233,55 +226,23 @@ def get_coupon(session: Session, *, actor: Principal, code: str) -> Coupon:
     coupon = repository.coupon_by_code(session, code.strip().upper())
     if coupon is None:
         raise CouponNotFound(f"no coupon {code}", code=code)
+    require_holder_visible(session, actor=actor, code=code, customer_id=coupon.customer_id)
+    return coupon
+
+
+def require_holder_visible(session: Session, *, actor: Principal, code: str,
+                           customer_id: int) -> None:
+    """``coupon_not_found`` unless ``actor`` may see the coupon's holder."""
     if actor.is_store_scoped:  # a merge re-points coupons: the holder is a live customer
         try:
-            resolve_customer(session, actor=actor, customer_id=coupon.customer_id)
+            resolve_customer(session, actor=actor, customer_id=customer_id)
         except CustomerNotFound as error:
             raise CouponNotFound(f"no coupon {code}", code=code) from error
     else:
         access_service.require(actor, Permission.CUSTOMERS_READ)
-    return coupon
 
 
-def redeem(
-    session: Session,
-    *,
-    actor: Principal,
-    code: str,
-    order_id: int | None,
-    source: str | None = None,
-    external_order_id: str | None = None,
-) -> RedemptionRead:
-    """Redeem the coupon against an order known to yutang, once."""
-    access_service.require(actor, Permission.OFFERS_OPERATE)
-    order = resolve_order(session, actor=actor, order_id=order_id, source=source,
-                          external_order_id=external_order_id, lock=True)
-    if order is None:
-        raise CouponNotApplicable("a coupon is redeemed against an order yutang knows",
-                                  reason="unknown_order")
-    # Read after the order's lock: a redemption of this coupon on this order that committed
-    # meanwhile shows as "already redeemed", not as a stacking conflict.
-    coupon = get_coupon(session, actor=actor, code=code)
-    template = get_template(session, template_id=coupon.template_id)
-    now = utcnow()
-    _raise_unless_available(coupon.status, coupon.valid_until, coupon.order_id, now)
-    benefit = _benefit(session, coupon=coupon, template=template, order=order, now=now)
-    if not repository.redeem_if_available(session, coupon_id=coupon.id, order_id=order.id,
-                                          discount_fen=benefit.discount_fen, now=now):
-        status, valid_until, redeemed_on = repository.coupon_state(session, coupon.id)
-        _raise_unless_available(status, valid_until, redeemed_on, now)
-        raise CouponAlreadyRedeemed(f"the coupon {coupon.code} was redeemed", code=coupon.code)
-    for name, value in (("status", CouponStatus.REDEEMED.value), ("order_id", order.id),
-                        ("discount_fen", benefit.discount_fen), ("redeemed_at", now)):
-        set_committed_value(coupon, name, value)  # as the UPDATE left it, without a read
-    _event(session, coupon, CouponEventKind.REDEEMED, actor.name, at=now, order_id=order.id,
-           discount_fen=benefit.discount_fen,
-           details={"gift_sku": benefit.gift_sku} if benefit.gift_sku else None)
-    return RedemptionRead(coupon=present_coupon(coupon, template), order_id=order.id,
-                          discount_fen=benefit.discount_fen, gift_sku=benefit.gift_sku)
-
-
-def _raise_unless_available(status: str, valid_until: datetime | None,
+def raise_unless_available(status: str, valid_until: datetime | None,
                             order_id: int | None, now: datetime) -> None:
     if status == CouponStatus.REDEEMED.value:
         raise CouponAlreadyRedeemed("the coupon was redeemed", order_id=order_id)
@@ -290,49 +251,6 @@ def _raise_unless_available(status: str, valid_until: datetime | None,
     if status == CouponStatus.EXPIRED.value or (valid_until is not None and valid_until <= now):
         raise CouponExpired("the coupon has expired",
                             valid_until=valid_until.isoformat() if valid_until else None)
-
-
-def _benefit(session: Session, *, coupon: Coupon, template: CouponTemplate, order: Order,
-             now: datetime) -> discounts.Benefit:
-    def refuse(reason: str, **details: Any) -> CouponNotApplicable:
-        return CouponNotApplicable(f"the coupon does not apply to this order ({reason})",
-                                   reason=reason, **details)
-
-    if coupon.valid_from > now:
-        raise refuse("not_yet_valid", valid_from=coupon.valid_from.isoformat())
-    if order.customer_id != coupon.customer_id:
-        raise refuse("other_customer")
-    if order.status not in REDEEMABLE_ORDER_STATES:
-        raise refuse("order_status", order_status=order.status)
-    scope = template.scope or {}
-    if scope.get("store_ids") and order.store_id not in scope["store_ids"]:
-        raise refuse("store_scope")
-    if scope.get("channel_ids") and order.channel_id not in scope["channel_ids"]:
-        raise refuse("channel_scope")
-    on_order = repository.coupons_on_order(session, order.id)
-    if on_order and (template.stacking == Stacking.EXCLUSIVE.value or any(
-            other.stacking == Stacking.EXCLUSIVE.value for _, other in on_order)):
-        raise refuse("stacking")
-    lines = [discounts.OrderLine(sku=item.sku, quantity=item.quantity,
-                                 unit_price_fen=item.unit_price_fen, amount_fen=item.amount_fen)
-             for item in repository.order_items(session, order.id)]
-    try:
-        return discounts.benefit(
-            terms_of(template), lines=lines, order_total_fen=order.total_fen,
-            already_discounted_fen=sum(other.discount_fen for other, _ in on_order))
-    except discounts.NotApplicable as error:
-        raise refuse(error.reason, **error.details) from error
-
-
-def terms_of(template: CouponTemplate) -> discounts.OfferTerms:
-    return discounts.OfferTerms(
-        kind=CouponKind(template.kind), threshold_fen=template.threshold_fen,
-        discount_fen=template.discount_fen, rate_bp=template.rate_bp, cap_fen=template.cap_fen,
-        gift_sku=template.gift_sku, add_on_sku=template.add_on_sku,
-        add_on_price_fen=template.add_on_price_fen, bundle_skus=tuple(template.bundle_skus),
-        bundle_price_fen=template.bundle_price_fen,
-        skus=frozenset((template.scope or {}).get("skus", [])),
-    )
 
 
 def release(session: Session, *, actor: Principal, code: str, reason: str = "") -> Coupon:
@@ -371,7 +289,7 @@ def void(session: Session, *, actor: Principal, code: str, reason: str = "") -> 
     now = utcnow()
     if not repository.void_if_available(session, coupon_id=coupon.id, now=now):
         status, valid_until, order_id = repository.coupon_state(session, coupon.id)
-        _raise_unless_available(status, valid_until, order_id, now)
+        raise_unless_available(status, valid_until, order_id, now)
         raise CouponVoided("the coupon was voided")
     session.refresh(coupon)
     _event(session, coupon, CouponEventKind.VOIDED, actor.name, at=now,

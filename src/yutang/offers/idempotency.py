@@ -7,6 +7,10 @@ domain error it ended with (the savepoint is rolled back, the record is kept). A
 the record and returns the stored outcome; the same key with a different request is refused
 (``idempotency_key_reused``). Nothing is stored for a request that fails otherwise (a crash,
 a bug): the transaction rolls back with the key, and a retry runs afresh.
+
+``run_idempotent_atomic`` keeps the same contract for work that writes nothing before its
+last statement and stores its own success outcome on the key's record in that statement (a
+redemption): no savepoint and no separate outcome write, two round trips fewer.
 """
 
 from __future__ import annotations
@@ -61,17 +65,10 @@ def run_idempotent(
     success_status: int = 201,
 ) -> Outcome:
     """Run ``work`` once per ``(operation, key)`` and answer its outcome, now and on replays."""
-    print_ = fingerprint(operation, target, request)
-    record_id = repository.claim_idempotency_key(
-        session, operation=operation, key=key, fingerprint=print_, now=utcnow())
-    if record_id is None:
-        record = repository.idempotency_record(session, operation=operation, key=key)
-        assert record is not None
-        if record.fingerprint != print_:
-            raise IdempotencyKeyReused(
-                "this idempotency key was used for a different request", key=key,
-                operation=operation)
-        return Outcome(record.status_code, dict(record.response), replayed=True)
+    claimed = _claim(session, operation=operation, key=key, target=target, request=request)
+    if isinstance(claimed, Outcome):
+        return claimed
+    record_id = claimed
     savepoint = session.begin_nested()
     try:
         result = work()
@@ -85,3 +82,44 @@ def run_idempotent(
     repository.store_outcome(session, record_id=record_id, status_code=outcome.status_code,
                              response=outcome.body)
     return outcome
+
+
+def run_idempotent_atomic(
+    session: Session,
+    *,
+    operation: str,
+    key: str,
+    target: str,
+    request: Mapping[str, Any],
+    work: Callable[[int], Outcome],
+) -> Outcome:
+    """``run_idempotent`` for work that writes nothing before its last statement (so a
+    domain error leaves nothing to roll back) and stores its success outcome on the record
+    whose id it is given, in that same statement."""
+    claimed = _claim(session, operation=operation, key=key, target=target, request=request)
+    if isinstance(claimed, Outcome):
+        return claimed
+    try:
+        return work(claimed)
+    except DomainError as error:
+        outcome = Outcome(error.status, error.as_payload())
+    repository.store_outcome(session, record_id=claimed, status_code=outcome.status_code,
+                             response=outcome.body)
+    return outcome
+
+
+def _claim(session: Session, *, operation: str, key: str, target: str,
+           request: Mapping[str, Any]) -> int | Outcome:
+    """The new record's id; or, for a key used before, its first outcome (replayed)."""
+    print_ = fingerprint(operation, target, request)
+    record_id = repository.claim_idempotency_key(
+        session, operation=operation, key=key, fingerprint=print_, now=utcnow())
+    if record_id is not None:
+        return record_id
+    record = repository.idempotency_record(session, operation=operation, key=key)
+    assert record is not None
+    if record.fingerprint != print_:
+        raise IdempotencyKeyReused(
+            "this idempotency key was used for a different request", key=key,
+            operation=operation)
+    return Outcome(record.status_code, dict(record.response), replayed=True)

@@ -49,4 +49,9 @@ def resolve_order(
 
 
 def _visible(actor: Principal, order: Order) -> bool:
-    return not actor.is_store_scoped or order.store_id in (None, actor.store_id)
+    return visible_to(actor, order.store_id)
+
+
+def visible_to(actor: Principal, store_id: int | None) -> bool:
+    """Whether ``actor`` may see an order of that store (None: of no store)."""
+    return not actor.is_store_scoped or store_id in (None, actor.store_id)

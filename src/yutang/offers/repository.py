@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Executable, String, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from yutang.kit.db import UTCDateTime
 from yutang.kit.sql import in_list, insert_into, table_of
 from yutang.offers.models import (
     Coupon,
@@ -26,7 +30,7 @@ from yutang.offers.models import (
     WelcomeGrant,
 )
 from yutang.org.models import Store
-from yutang.pool.models import Channel, Customer, Event, Order, OrderItem, OrderStatus, Touch
+from yutang.pool.models import Channel, Customer, Event, Order, OrderStatus, Touch
 from yutang.pool.models import ChannelCode as PoolChannelCode
 
 # --- customers, orders, stores and channels (read from pool and org) -----------------------
@@ -53,12 +57,6 @@ def order_by_reference(session: Session, source: str | None, external_order_id: 
         statement = statement.with_for_update()
     rows = session.scalars(statement.order_by(Order.id).limit(2)).all()
     return rows[0] if len(rows) == 1 else None
-
-
-def order_items(session: Session, order_id: int) -> Sequence[OrderItem]:
-    return session.scalars(
-        select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)
-    ).all()
 
 
 def store_ids_by_code(session: Session, codes: Collection[str]) -> dict[str, int]:
@@ -225,23 +223,6 @@ def coupon_state(session: Session, coupon_id: int) -> tuple[str, datetime | None
     return str(row[0]), row[1], row[2]
 
 
-def redeem_if_available(
-    session: Session, *, coupon_id: int, order_id: int, discount_fen: int, now: datetime
-) -> bool:
-    """``available`` → ``redeemed`` in one statement; False if it was not available (or has
-    expired) at that moment."""
-    statement = (
-        update(Coupon)
-        .where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE.value,
-               or_(Coupon.valid_until.is_(None), Coupon.valid_until > now))
-        .values(status=CouponStatus.REDEEMED.value, order_id=order_id,
-                discount_fen=discount_fen, redeemed_at=now)
-        .returning(Coupon.id)
-    )
-    found = session.execute(statement, execution_options={"synchronize_session": False})
-    return found.scalar_one_or_none() is not None
-
-
 def release_if_redeemed(session: Session, *, coupon_id: int, order_id: int) -> bool:
     statement = (
         update(Coupon)
@@ -277,16 +258,6 @@ def expire_available_before(session: Session, now: datetime) -> list[int]:
     )
     found = session.execute(statement, execution_options={"synchronize_session": False})
     return sorted(int(value) for value in found.scalars())
-
-
-def coupons_on_order(session: Session, order_id: int) -> Sequence[tuple[Coupon, CouponTemplate]]:
-    rows = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.order_id == order_id, Coupon.status == CouponStatus.REDEEMED.value)
-        .order_by(Coupon.id)
-    )
-    return [(coupon, template) for coupon, template in rows]
 
 
 def redeemed_coupons_of_ended_orders(session: Session, limit: int = 1000,
@@ -467,13 +438,27 @@ def claim_idempotency_key(session: Session, *, operation: str, key: str,
                           fingerprint: str, now: datetime) -> int | None:
     """Insert the key's record unless it exists (waits for a concurrent claimer on
     PostgreSQL); the new record's id, or None when the key was used before."""
-    table = table_of(IdempotencyRecord)
-    statement = insert_into(session, IdempotencyRecord).values(
-        operation=operation, key=key, fingerprint=fingerprint, status_code=0, response={},
-        created_at=now,
-    ).on_conflict_do_nothing().returning(table.c.id)
-    found = session.execute(statement).scalar_one_or_none()
+    statement = _claim_statement(session.get_bind().dialect.name == "postgresql")
+    found = session.execute(statement, {
+        "claim_operation": operation, "claim_key": key, "claim_fingerprint": fingerprint,
+        "claim_at": now}).scalar_one_or_none()
     return None if found is None else int(found)
+
+
+@cache
+def _claim_statement(postgresql: bool) -> Executable:
+    """Built once per dialect (every write of offers runs it); parameter names differ from
+    the column names (SQLAlchemy would take those for values to insert)."""
+    table = table_of(IdempotencyRecord)
+    return (
+        (postgresql_insert if postgresql else sqlite_insert)(table)
+        .values(operation=bindparam("claim_operation", type_=String()),
+                key=bindparam("claim_key", type_=String()),
+                fingerprint=bindparam("claim_fingerprint", type_=String()),
+                status_code=0, response={},
+                created_at=bindparam("claim_at", type_=UTCDateTime()))
+        .on_conflict_do_nothing().returning(table.c.id)
+    )
 
 
 def idempotency_record(session: Session, *, operation: str, key: str) -> IdempotencyRecord | None:

@@ -22,10 +22,11 @@ from yutang.offers import (
     membership,
     points,
     reconciliation,
+    redemption,
     repository,
     stored_value,
 )
-from yutang.offers.idempotency import Outcome, run_idempotent
+from yutang.offers.idempotency import Outcome, run_idempotent, run_idempotent_atomic
 from yutang.offers.models import Coupon, CouponTemplate, MembershipTier, TierChange, WelcomeTrigger
 from yutang.offers.policy import DEFAULT_POLICY, OffersPolicy
 from yutang.offers.schemas import (
@@ -91,9 +92,11 @@ def claim(session: Session, *, actor: Principal, template_id: int, data: ClaimIn
 
 def redeem(session: Session, *, actor: Principal, code: str, data: RedemptionIn) -> Outcome:
     code = code.strip().upper()
-    return _idempotent(session, "coupon.redeem", f"coupon:{code}", data, lambda: coupons.redeem(
-        session, actor=actor, code=code, order_id=data.order_id, source=data.source,
-        external_order_id=data.external_order_id))
+    return run_idempotent_atomic(
+        session, operation="coupon.redeem", key=data.idempotency_key, target=f"coupon:{code}",
+        request=data.request(), work=lambda record_id: redemption.redeem(
+            session, actor=actor, code=code, order_id=data.order_id, source=data.source,
+            external_order_id=data.external_order_id, record_id=record_id))
 
 
 def release(session: Session, *, actor: Principal, code: str, data: CouponActionIn) -> Outcome:

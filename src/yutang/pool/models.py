@@ -267,7 +267,10 @@ class Consent(Base):
     """Marketing consent per customer and channel; append-only, the newest record wins."""
 
     __tablename__ = "consent"
-    __table_args__ = (Index("ix_consent_customer_channel", "customer_id", "channel"),)
+    # The newest decision per customer and channel is one probe, read from the index alone
+    # (campaign segments and planning read it for millions of customers).
+    __table_args__ = (Index("ix_consent_customer_channel_newest", "customer_id", "channel",
+                            "recorded_at", "id", "granted"),)
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))

@@ -411,10 +411,11 @@ class ClientRegistry:
     """One client per corp and secret, so the token cache outlives a request."""
 
     def __init__(self, *, base_url: str, http: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, busy_retries: int = 4) -> None:
         self.base_url = base_url
         self._http = http
         self._sleep = sleep
+        self._busy_retries = busy_retries
         self._clients: dict[tuple[str, str], WeComClient] = {}
         self._lock = threading.Lock()
 
@@ -424,5 +425,6 @@ class ClientRegistry:
             if key not in self._clients:
                 self._clients[key] = WeComClient(corp_id=corp_id, secret=secret,
                                                  base_url=self.base_url, http=self._http,
-                                                 sleep=self._sleep)
+                                                 sleep=self._sleep,
+                                                 busy_retries=self._busy_retries)
             return self._clients[key]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
+from yutang.connectors.masking import mask_secret
 from yutang.connectors.wecom import repository
 from yutang.connectors.wecom.client import (
     MAX_CUSTOMERS_PER_TASK,
@@ -57,10 +58,6 @@ WELCOME_MESSAGE = "welcome_message"
 _TOKEN = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
-def _mask(secret: str) -> str:
-    return secret[:3] + "****" if len(secret) > 6 else "****"
-
-
 def configure_corp(session: Session, *, actor: Principal, data: CorpConfigIn) -> WeComCorp:
     """Create or replace a corp's settings; the token, AES key and secret are encrypted."""
     access_service.require(actor, CONFIGURE_PERMISSION)
@@ -91,8 +88,10 @@ def configure_corp(session: Session, *, actor: Principal, data: CorpConfigIn) ->
 
 
 def present_corp(corp: WeComCorp) -> CorpRead:
-    return CorpRead(corp_id=corp.corp_id, agent_id=corp.agent_id, token=_mask(corp.token),
-                    encoding_aes_key=_mask(corp.encoding_aes_key), secret=_mask(corp.secret),
+    return CorpRead(corp_id=corp.corp_id, agent_id=corp.agent_id,
+                    token=mask_secret(corp.token),
+                    encoding_aes_key=mask_secret(corp.encoding_aes_key),
+                    secret=mask_secret(corp.secret),
                     welcome_text=corp.welcome_text, is_active=corp.is_active,
                     updated_at=corp.updated_at)
 

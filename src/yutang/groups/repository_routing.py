@@ -1,0 +1,183 @@
+"""The statements of group-code routing (the hot path of a scan): Core statements on the
+tables, built once per dialect and run on the session's connection — no ORM load, no ORM
+bulk-insert machinery (which cost more than the statements themselves). Each is one round
+trip; a new customer's scan costs six (see ``groups.routing``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import (
+    BindParameter,
+    Insert,
+    Select,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from yutang.groups.models import (
+    Group,
+    GroupCodeScan,
+    GroupMember,
+    GroupMemberChange,
+    GroupStatus,
+    MembershipSource,
+    MemberStatus,
+)
+from yutang.kit.db import UTCDateTime
+from yutang.kit.sql import table_of
+
+
+@dataclass(frozen=True)
+class CodeMembership:
+    """A member row of the customer in one of the code's groups."""
+
+    member_id: int
+    group_id: int
+    is_member: bool
+
+
+GROUPS = table_of(Group)
+MEMBERS = table_of(GroupMember)
+CHANGES = table_of(GroupMemberChange)
+SCANS = table_of(GroupCodeScan)
+
+
+def _at() -> BindParameter[datetime]:
+    return bindparam("p_at", type_=UTCDateTime())
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@cache
+def _record_scan(dialect: str) -> Insert:
+    statement = (postgresql.insert(SCANS) if dialect == "postgresql" else sqlite.insert(SCANS))
+    statement = statement.values(
+        code_id=bindparam("p_code_id"), customer_id=bindparam("p_customer_id"),
+        customer_key=bindparam("p_customer_id"), scans=1, first_scanned_at=_at(),
+        last_scanned_at=_at())
+    return statement.on_conflict_do_update(
+        index_elements=["code_id", "customer_key"],
+        set_={"scans": SCANS.c.scans + 1,
+              "last_scanned_at": statement.excluded.last_scanned_at},
+    ).returning(SCANS.c.id)
+
+
+def record_scan(session: Session, code_id: int, customer_id: int, at: datetime) -> int:
+    """Count the customer's scan of the code on their scan row (made if missing) and return
+    its id. The row stays locked to the end of the transaction (the upsert's row lock on
+    PostgreSQL, the single writer on SQLite): two scans of one customer run one after the
+    other."""
+    return int(session.connection().execute(_record_scan(_dialect(session)),
+                               {"p_code_id": code_id, "p_customer_id": customer_id,
+                                "p_at": at}).scalar_one())
+
+
+@cache
+def _code_memberships() -> Select[int, int, str]:
+    return (select(MEMBERS.c.id, MEMBERS.c.group_id, MEMBERS.c.status)
+            .join(GROUPS, GROUPS.c.id == MEMBERS.c.group_id)
+            .where(MEMBERS.c.customer_id == bindparam("p_customer_id"),
+                   GROUPS.c.code_id == bindparam("p_code_id"))
+            .order_by(MEMBERS.c.id.desc()))
+
+
+def code_memberships(session: Session, code_id: int,
+                     customer_id: int) -> list[CodeMembership]:
+    """The customer's member rows (current or past) in the code's groups, newest first (one
+    statement, by the member table's customer index: a customer is in few groups)."""
+    return [CodeMembership(member_id, group_id, status == MemberStatus.MEMBER.value)
+            for member_id, group_id, status in session.connection().execute(
+                _code_memberships(), {"p_code_id": code_id, "p_customer_id": customer_id})]
+
+
+@cache
+def _seat_in_least_full(dialect: str) -> Update:
+    routable = (GROUPS.c.status == GroupStatus.ACTIVE.value,
+                GROUPS.c.member_count < GROUPS.c.capacity)
+    candidate = (select(GROUPS.c.id).where(GROUPS.c.code_id == bindparam("p_code_id"), *routable)
+                 .order_by(GROUPS.c.member_count, GROUPS.c.id).limit(1))
+    if dialect == "postgresql":
+        # Concurrent scans take different groups instead of queueing on the least-full
+        # row; NO KEY UPDATE does not wait for the key-share locks of new member rows.
+        candidate = candidate.with_for_update(skip_locked=True, key_share=True)
+    return (update(GROUPS).where(GROUPS.c.id == candidate.scalar_subquery(), *routable)
+            .values(member_count=GROUPS.c.member_count + 1).returning(GROUPS.c.id))
+
+
+def seat_in_least_full(session: Session, code_id: int) -> int | None:
+    """A seat in the code's least-full active group with room, in one statement (the first
+    entry of the partial routing index, then the conditional UPDATE). On PostgreSQL, a
+    group another scan is seating in right now is skipped (``SKIP LOCKED``), so None means
+    no group with room *or* every one busy: the caller then waits its turn on the code."""
+    group_id = session.connection().execute(_seat_in_least_full(_dialect(session)),
+                               {"p_code_id": code_id}).scalar()
+    if group_id is not None:
+        _expire_count(session, int(group_id))
+    return None if group_id is None else int(group_id)
+
+
+def _expire_count(session: Session, group_id: int) -> None:
+    instance = session.identity_map.get(identity_key(Group, group_id))
+    if instance is not None:
+        session.expire(instance, ["member_count"])
+
+
+@cache
+def _insert_member() -> Insert:
+    return insert(MEMBERS).values(
+        group_id=bindparam("p_group_id"), customer_id=bindparam("p_customer_id"),
+        customer_key=bindparam("p_customer_id"), status=MemberStatus.MEMBER.value,
+        first_joined_at=_at(), joined_at=_at(),
+        source=MembershipSource.SCAN.value)
+
+
+@cache
+def _rejoin_member() -> Update:
+    return (update(MEMBERS).where(MEMBERS.c.id == bindparam("p_member_id"))
+            .values(status=MemberStatus.MEMBER.value, joined_at=_at(),
+                    left_at=None, source=MembershipSource.SCAN.value))
+
+
+@cache
+def _insert_join() -> Insert:
+    return insert(CHANGES).values(
+        group_id=bindparam("p_group_id"), customer_id=bindparam("p_customer_id"), kind="joined",
+        at=_at(), source=MembershipSource.SCAN.value, event_id=None,
+        actor_name=bindparam("p_actor_name"))
+
+
+@cache
+def _set_scan_group() -> Update:
+    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"))
+            .values(group_id=bindparam("p_group_id")))
+
+
+def record_seated_join(session: Session, *, scan_id: int, group_id: int, customer_id: int,
+                       past_row: int | None, at: datetime, actor_name: str) -> None:
+    """The seated customer's member row (their past row of the group made current again, as
+    ``membership.join`` does, or a new one), the timeline row, and the group on the scan
+    row: three statements."""
+    connection = session.connection()
+    values = {"p_group_id": group_id, "p_customer_id": customer_id, "p_at": at}
+    if past_row is None:
+        connection.execute(_insert_member(), values)
+    else:
+        connection.execute(_rejoin_member(), {"p_member_id": past_row, "p_at": at})
+    connection.execute(_insert_join(), {**values, "p_actor_name": actor_name})
+    set_scan_group(session, scan_id, group_id)
+
+
+def set_scan_group(session: Session, scan_id: int, group_id: int) -> None:
+    session.connection().execute(_set_scan_group(),
+                                 {"p_scan_id": scan_id, "p_group_id": group_id})
