@@ -1,4 +1,4 @@
-"""``yutang campaigns``: plan what is due and run the sender."""
+"""``yutang campaigns``: plan what is due, run the sender, create follow-up tasks."""
 
 from __future__ import annotations
 
@@ -62,6 +62,22 @@ def campaigns_run(
     console.print(f"{report.sent:,} sent, {report.failed:,} failed, {report.suppressed:,} "
                   f"suppressed at send, {report.retried:,} to retry, {report.released:,} "
                   f"claims released, {report.unknown:,} outcomes unknown", highlight=False)
+
+
+@campaigns_app.command("follow-ups")
+def campaigns_follow_ups(db: DbOption = None) -> None:
+    """Create the follow-up (回访) tasks every active rule calls for now (idempotent)."""
+    from yutang.campaigns import follow_ups
+    from yutang.cli_support import CLI_ACTOR
+
+    with _database(db) as (_, engine):
+        factory = make_session_factory(writer_engine(engine))
+        report = run_in_transaction(
+            factory, lambda session: follow_ups.generate_tasks(session, actor=CLI_ACTOR))
+    for rule_id, count in report.created.items():
+        console.print(f"rule {rule_id}: {count:,} task(s) created", highlight=False)
+    console.print(f"{sum(report.created.values()):,} created, {report.unassigned:,} "
+                  "without a staff member to assign", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

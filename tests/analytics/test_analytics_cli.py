@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from tests.analytics.pool_data import build_pool
 from tests.conftest import TEST_DATA_KEY
+from yutang.analytics.review_fission import COLUMNS
 from yutang.cli import app
 from yutang.config import get_settings
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
@@ -62,6 +63,12 @@ def test_refresh_then_reviews(pool_database: Path) -> None:
     assert rows["new_customers"][:2] == (3, 1)  # c7, merged into c1, is no new customer
     assert rows["funnel_paid"][:2] == (2, 0)
     assert rows["cac_fen"][0] == pytest.approx((20_000 + 90_000) / 2 / 100)
+    # The store fission leaderboard rides along (read from the operational tables): every
+    # store, ranked, nothing planted here so nothing counted.
+    kpis = list(load_workbook(workbook_path)["store_fission_kpis"].iter_rows(values_only=True))
+    assert kpis[0] == COLUMNS
+    assert sorted(row[1] for row in kpis[1:]) == ["S1", "S2"]
+    assert all(row[3:11] == (0,) * 8 for row in kpis[1:])
 
     page = pool_database / "week.html"
     weekly = runner.invoke(app, ["report", "weekly", "--date", "2026-10-21", "--store", "S1",

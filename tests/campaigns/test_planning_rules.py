@@ -1,6 +1,7 @@
 """Planning's set-based rule inputs, exactly: group messages (reachability by chat id, the
 per-group weekly cap over sent-or-on-their-way deliveries, closed groups left out, the
-holdout) and a triggered campaign's cap, which counts in each customer's own ISO week."""
+holdout), a triggered campaign's cap, which counts in each customer's own ISO week, and a
+OneID merge following deliveries without foreign keys."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from yutang.campaigns.models import CampaignRun, Delivery
 from yutang.campaigns.schedule import Occurrence
 from yutang.groups.models import Group, GroupStatus
 from yutang.org.models import Store
+from yutang.pool import graph_repository
 from yutang.pool.models import Customer
 
 TUESDAY_NOON = datetime(2026, 12, 8, 4, 0, tzinfo=UTC)  # 12:00 Asia/Shanghai, a Tuesday
@@ -137,3 +139,21 @@ def test_a_triggered_campaign_counts_the_cap_in_each_customers_own_week(db: Sess
         monday_capped.id: ("suppressed", "customer_cap", friday_ten + timedelta(days=3)),
         monday_free.id: ("planned", None, friday_ten + timedelta(days=3)),
     }
+
+
+def test_a_merge_re_points_deliveries_by_their_logical_reference(db: Session) -> None:
+    """Deliveries keep no foreign keys (planning writes millions at once); a OneID merge
+    still moves a merged customer's deliveries to the survivor."""
+    store = new_store(db)
+    survivor, merged, bystander = (new_customer(db, store) for _ in range(3))
+    earlier = campaign(db, segment_id=segment(db, {"field": "store", "op": "eq",
+                                                   "value": store.id}).id,
+                       send_at=TUESDAY_NOON)
+    for customer in (merged, merged, bystander):
+        _earlier(db, earlier.id, at=TUESDAY_NOON, status="sent", customer=customer)
+
+    graph_repository.move_to_survivor(db, [merged.id], survivor.id)
+
+    owners = sorted(row.customer_id for row in db.scalars(
+        select(Delivery).where(Delivery.campaign_id == earlier.id)))
+    assert owners == sorted([survivor.id, survivor.id, bystander.id])

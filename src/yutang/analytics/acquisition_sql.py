@@ -73,30 +73,36 @@ LEFT JOIN spent AS s ON s.channel_id = ch.id
 CLV_SUMMARY = Metric(
     name="clv_summary",
     keys=("customer_id",),
-    parameters=("as_of_day",),
+    parameters=("as_of_day", "as_of_s"),
     sql="""
-WITH purchase_days AS (
-    SELECT customer_id, paid_day, CAST(SUM(paid_fen) AS BIGINT) AS amount_fen
+WITH purchases AS (
+    SELECT customer_id, paid_s, CAST(SUM(paid_fen) AS BIGINT) AS amount_fen
     FROM orders
-    WHERE customer_id IS NOT NULL AND paid_day IS NOT NULL AND paid_day < :as_of_day
-    GROUP BY customer_id, paid_day
+    WHERE customer_id IS NOT NULL AND paid_s IS NOT NULL AND paid_day < :as_of_day
+    GROUP BY customer_id, paid_s
 ),
 numbered AS (
-    SELECT customer_id, paid_day, amount_fen,
-           ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY paid_day) AS day_number
-    FROM purchase_days
+    SELECT customer_id, paid_s, amount_fen,
+           ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY paid_s) AS purchase_number
+    FROM purchases
 )
 SELECT c.id AS customer_id, c.store_id, c.acquisition_channel_id, c.acquired_month,
        COUNT(*) - 1 AS frequency,
-       MAX(n.paid_day) - MIN(n.paid_day) AS recency_days,
-       :as_of_day - MIN(n.paid_day) AS age_days,
-       CAST(SUM(CASE WHEN n.day_number > 1 THEN n.amount_fen ELSE 0 END) AS BIGINT)
+       CAST(MAX(n.paid_s) - MIN(n.paid_s) AS DOUBLE) / 86400 AS recency_days,
+       CAST(:as_of_s - MIN(n.paid_s) AS DOUBLE) / 86400 AS age_days,
+       CAST(SUM(CASE WHEN n.purchase_number > 1 THEN n.amount_fen ELSE 0 END) AS BIGINT)
            AS repeat_fen,
        CAST(SUM(n.amount_fen) AS BIGINT) AS revenue_fen
 FROM live_customers AS c JOIN numbered AS n ON n.customer_id = c.id
 GROUP BY c.id, c.store_id, c.acquisition_channel_id, c.acquired_month
 """,
 )
+"""Per customer: BG/NBD's (x, t_x, T) and the repeat spend. A purchase is a paid order at
+its exact time (orders paid in the same second, one checkout split in several, are one):
+the demo plants purchases in continuous time, and counting local days instead would merge a
+frequent buyer's same-day purchases into one and bias r and alpha (at 1,000,000 customers by
+3-7 standard errors; ``yutang clv`` works on dates because its files carry only dates)."""
+
 
 CHANNEL_MONTH_REVENUE = Metric(
     name="channel_month_revenue",

@@ -2,9 +2,10 @@
 seed-003 comparison (private domain against paid channels, yuan returned per 100 spent).
 
 The per-customer transaction summary runs on the engine (``clv_summary``); the models are the
-package's BG/NBD and Gamma-Gamma (``clv_tool.clv_from_summary``), time in weeks. A purchase
-for the models is a local day with a paid order before the as-of day (the planted truth's
-definition); revenue to date counts paid orders not refunded before it. Predicted CLV is the
+package's BG/NBD and Gamma-Gamma (``clv_tool.clv_from_summary``), time in weeks. A
+purchase for the models is a paid order before the as-of day, at its exact time (the planted
+truth's definition; see ``CLV_SUMMARY``); revenue to date counts paid orders not refunded
+before it. Predicted CLV is the
 discounted spend of the next ``months`` months. Money is in fen.
 """
 
@@ -30,7 +31,7 @@ from yutang.analytics.errors import (
     SpendMeanUndefined,
     TooFewCustomers,
 )
-from yutang.analytics.periods import day_number
+from yutang.analytics.periods import as_of_parameters, day_number
 from yutang.analytics.transactions import CustomerSummary, TimeUnit
 from yutang.kit.clock import add_months, month_start
 
@@ -60,14 +61,14 @@ class ChannelValue:
 
 def customer_values(engine: MetricEngine, *, as_of: date, options: ValueOptions) -> tuple[
         pl.DataFrame, BetaGeoFit, GammaGammaFit]:
-    summary = CLV_SUMMARY.run(engine, {"as_of_day": day_number(as_of)})
+    summary = CLV_SUMMARY.run(engine, as_of_parameters(as_of))
     frequency = summary.get_column("frequency").to_numpy().astype(np.int64)
     repeat = summary.get_column("repeat_fen").to_numpy().astype(np.float64)
     customer_summary = CustomerSummary(
         customer_id=summary.get_column("customer_id"),
         frequency=frequency,
-        recency_days=summary.get_column("recency_days").to_numpy().astype(np.int64),
-        age_days=summary.get_column("age_days").to_numpy().astype(np.int64),
+        recency_days=summary.get_column("recency_days").to_numpy().astype(np.float64),
+        age_days=summary.get_column("age_days").to_numpy().astype(np.float64),
         monetary_value=np.where(frequency > 0, repeat / np.maximum(frequency, 1), 0.0),
         observation_end=as_of,
     )
@@ -86,7 +87,7 @@ UNFITTABLE = (ModelDidNotConverge, NoRepeatPurchases, SpendMeanUndefined, TooFew
 
 
 def _without_models(engine: MetricEngine, as_of: date) -> pl.DataFrame:
-    summary = CLV_SUMMARY.run(engine, {"as_of_day": day_number(as_of)})
+    summary = CLV_SUMMARY.run(engine, as_of_parameters(as_of))
     return summary.select("customer_id", "store_id", "acquisition_channel_id",
                           "acquired_month", "revenue_fen").with_columns(
         pl.lit(None, pl.Float64).alias(name) for name in (

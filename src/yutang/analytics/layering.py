@@ -12,7 +12,7 @@ import polars as pl
 from yutang.analytics.engines import MetricEngine
 from yutang.analytics.errors import BadLayeringPolicy
 from yutang.analytics.layering_sql import CUSTOMER_LAYERS, LAYER_MIX
-from yutang.analytics.periods import day_number
+from yutang.analytics.periods import as_of_parameters
 from yutang.analytics.portable_sql import Parameter
 
 
@@ -65,7 +65,7 @@ class LayeringPolicy:
     def parameters(self, as_of: date) -> dict[str, Parameter]:
         recency, frequency, monetary = self.recency_days, self.frequency, self.monetary_fen
         values: dict[str, Parameter] = {
-            "as_of_day": day_number(as_of),
+            **as_of_parameters(as_of),
             "quantile": 1 if self.method is ScoreMethod.QUANTILE else 0,
             "tier_vip": self.value_tier_scores[0], "tier_high": self.value_tier_scores[1],
             "tier_medium": self.value_tier_scores[2], "new_days": self.new_days,

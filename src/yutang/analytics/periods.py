@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from yutang.analytics.errors import BadReportDate, BadReportKind
-from yutang.kit.clock import add_months, month_start
+from yutang.kit.clock import add_months, local_day_start_utc, month_start
 
 EPOCH = date(1970, 1, 1)
 
@@ -15,6 +15,12 @@ EPOCH = date(1970, 1, 1)
 def day_number(day: date) -> int:
     """Days since 1970-01-01: how the extract numbers local days."""
     return (day - EPOCH).days
+
+
+def as_of_parameters(as_of: date) -> dict[str, int]:
+    """``as_of_day`` (its local day number) and ``as_of_s`` (the epoch second it starts)."""
+    return {"as_of_day": day_number(as_of),
+            "as_of_s": int(local_day_start_utc(as_of).timestamp())}
 
 
 class PeriodKind(StrEnum):

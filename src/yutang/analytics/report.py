@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from yutang.access.roles import Principal
 from yutang.analytics import repository
 from yutang.analytics.engines import open_engine
 from yutang.analytics.errors import ReportStoreNotFound
@@ -14,7 +15,11 @@ from yutang.analytics.layering import LayeringPolicy
 from yutang.analytics.periods import parse_period_kind, parse_report_date
 from yutang.analytics.refresh import EngineChoice
 from yutang.analytics.review_files import check_output, write_review
+from yutang.analytics.review_fission import with_store_fission_kpis
 from yutang.analytics.reviews import Review, build_review
+
+REPORT_ACTOR = Principal.system("report")
+"""Who reads the store leaderboard for ``yutang report`` (run by an operator at the shell)."""
 
 
 def make_report(
@@ -38,5 +43,6 @@ def make_report(
                               funnel_window_hours=funnel_window_hours)
     finally:
         metric_engine.close()
+    review = with_store_fission_kpis(session, review, actor=REPORT_ACTOR)
     write_review(review, out)
     return review

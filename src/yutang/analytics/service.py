@@ -35,6 +35,7 @@ from yutang.analytics.layering import LayeringPolicy, compute_layers, layer_mix
 from yutang.analytics.periods import Period, PeriodKind, day_number, period_containing
 from yutang.analytics.refresh import EngineChoice, RefreshResult, refresh_analytics
 from yutang.analytics.review_files import write_review
+from yutang.analytics.review_fission import with_store_fission_kpis
 from yutang.analytics.reviews import Review, build_review
 from yutang.config import Settings
 from yutang.kit.clock import to_local, utcnow
@@ -242,10 +243,11 @@ def review(session: Session, setup: AnalyticsSetup, *, principal: Principal, kin
                                       store=store_code)
     else:
         store_code = None
-    return _cached(setup, ("review", kind, day, store_id),
-                   lambda engine: build_review(
-                       engine, kind=kind, day=day, store_id=store_id, store_code=store_code,
-                       policy=setup.policy, funnel_window_hours=setup.funnel_window_hours))
+    built = _cached(setup, ("review", kind, day, store_id),
+                    lambda engine: build_review(
+                        engine, kind=kind, day=day, store_id=store_id, store_code=store_code,
+                        policy=setup.policy, funnel_window_hours=setup.funnel_window_hours))
+    return with_store_fission_kpis(session, built, actor=principal)
 
 
 def review_workbook(review_result: Review) -> bytes:

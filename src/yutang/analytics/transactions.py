@@ -59,8 +59,9 @@ class CustomerSummary:
 
     customer_id: pl.Series
     frequency: npt.NDArray[np.int64]
-    recency_days: npt.NDArray[np.int64]
-    age_days: npt.NDArray[np.int64]
+    recency_days: npt.NDArray[np.int64] | npt.NDArray[np.float64]
+    """Whole days for dated transactions, fractional for timed ones (the pool's orders)."""
+    age_days: npt.NDArray[np.int64] | npt.NDArray[np.float64]
     monetary_value: npt.NDArray[np.float64]
     observation_end: date
 

@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import BigInteger, LargeBinary, Select, cast, func, select
+from sqlalchemy import BigInteger, LargeBinary, Select, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 IntegerSelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -64,7 +64,9 @@ def _packed(session: Session, statement: IntegerSelect) -> list[NDArray[np.int64
     columns = list(inner.c)
     row = session.execute(select(
         func.count(),
-        *(cast(func.group_concat(column + OFFSET, ","), LargeBinary) for column in columns))
+        # Constants written into the statement: bound ones made SQLite's step 2x slower here.
+        *(cast(func.group_concat(column + literal_column(str(OFFSET)), literal_column("','")),
+               LargeBinary) for column in columns))
         .select_from(inner)).one()
     count = int(row[0])
     if count == 0:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from yutang.fission.metrics_columns import integer_columns
@@ -62,8 +62,9 @@ def _epoch(session: Session, column: Any) -> ColumnElement[int]:
         # of EXTRACT, which costs several times more per row.
         value: ColumnElement[Any] = func.floor(func.date_part("epoch", column))
     else:  # SQLite stores naive UTC text; julianday reads it in C
-        value = func.round((func.julianday(column) - 2440587.5) * 86400.0)
-    return func.coalesce(cast(value, BigInteger), literal(int(NO_TIME)))
+        value = func.round((func.julianday(column) - literal_column("2440587.5"))
+                           * literal_column("86400.0"))
+    return func.coalesce(cast(value, BigInteger), literal_column(str(int(NO_TIME))))
 
 
 def _edge_filters(scope: Scope) -> list[ColumnElement[bool]]:

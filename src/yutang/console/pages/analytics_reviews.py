@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from yutang.analytics import service
 from yutang.analytics.review_files import shown
+from yutang.analytics.review_fission import TABLE as FISSION_KPIS
 from yutang.analytics.reviews import Review
 from yutang.console.i18n import translate
 from yutang.console.pages.analytics_support import (
@@ -63,6 +64,7 @@ def reviews_page(request: Request, session: DbSession, active: ConsoleSession,
             "store": review.store_code or "", "shown": shown,
             "new_by_channel": review.tables["new_customers_by_channel"].to_dicts(),
             "leaderboard": leaderboard.to_dicts(),
+            "fission_kpis": review.tables[FISSION_KPIS].to_dicts(),
             "chart_data": {
                 "page": "reviews",
                 "changeKeys": [translate(locale, f"analytics.figure.{figure.key}")
