@@ -14,15 +14,13 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.groups import sync
-from yutang.kit.db import WRITER_OPTION, run_in_transaction
+from yutang.kit.db import reading, run_in_transaction
 from yutang.kit.signals import subscribe
 from yutang.pool.signals import EVENTS_STORED
 
 
 def apply_group_events(factory: sessionmaker[Session], event_ids: Sequence[str]) -> None:
-    with factory() as session:
-        # A plain reader (not ``BEGIN IMMEDIATE`` on SQLite): most batches hold no group event.
-        session.connection(execution_options={WRITER_OPTION: False})
+    with reading(factory) as session:  # most batches hold no group event
         if not sync.has_group_events(session, event_ids):
             return
     run_in_transaction(factory, lambda session: sync.apply_stored(session, event_ids))

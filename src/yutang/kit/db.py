@@ -185,6 +185,15 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: on SQLite a plain ``BEGIN`` (no writer turn, no
+    ``BEGIN IMMEDIATE``), for the cheap check before deciding whether to write at all."""
+    with factory() as session:
+        session.connection(execution_options={WRITER_OPTION: False})
+        yield session
+
+
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 """PostgreSQL: serialization failure, deadlock detected: the transaction may simply be re-run."""
 

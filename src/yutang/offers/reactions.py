@@ -17,13 +17,16 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from yutang.kit.db import run_in_transaction
+from yutang.kit.db import reading, run_in_transaction
 from yutang.kit.signals import subscribe
-from yutang.offers import coupons
+from yutang.offers import coupons, repository
 from yutang.pool.signals import EVENTS_STORED, ORDERS_CHANGED
 
 
 def welcome_new_contacts(factory: sessionmaker[Session], event_ids: Sequence[str]) -> None:
+    with reading(factory) as session:  # most merchants' batches: no welcome template at all
+        if not repository.has_welcome_templates(session):
+            return
     run_in_transaction(factory, lambda session: coupons.grant_welcome_offers_of_events(
         session, event_ids))
 
