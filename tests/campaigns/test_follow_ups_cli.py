@@ -12,17 +12,16 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.campaigns.support import approved_content, new_customer, new_store, order
+from tests.support.cli_database import cli_database
 from tests.support.factories import SYSTEM, make_user
 from yutang.access.roles import Role
 from yutang.campaigns import follow_ups
 from yutang.campaigns.follow_ups_models import FollowUpKind, FollowUpTask
 from yutang.campaigns.follow_ups_schemas import FollowUpRuleIn
 from yutang.cli import app
-from yutang.config import get_settings
 from yutang.kit.clock import utcnow
 from yutang.kit.crypto import DataProtector, configure_protector
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
 
 runner = CliRunner()
 DATA_KEY = base64.urlsafe_b64encode(b"f" * 32).decode()
@@ -30,16 +29,7 @@ DATA_KEY = base64.urlsafe_b64encode(b"f" * 32).decode()
 
 @pytest.fixture
 def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'follow-ups-cli.db'}"
-    monkeypatch.setenv("YUTANG_DATABASE_URL", url)
-    monkeypatch.setenv("YUTANG_DATA_KEY", DATA_KEY)
-    get_settings.cache_clear()
-    upgrade(url)
-    yield url
-    get_settings.cache_clear()
-    from tests.conftest import TEST_DATA_KEY
-
-    configure_protector(DataProtector.from_master_key(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    yield from cli_database(tmp_path, monkeypatch, "follow-ups-cli.db", DATA_KEY)
 
 
 def test_the_sweep_creates_each_task_once(cli_db: str) -> None:

@@ -11,13 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.offers.support import key, make_customers, make_order
+from tests.support.cli_database import cli_database
 from tests.support.factories import SYSTEM, make_store
 from yutang.cli import app
-from yutang.config import get_settings
 from yutang.kit.clock import to_local, utcnow
 from yutang.kit.crypto import DataProtector, configure_protector
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
 from yutang.offers import service
 from yutang.offers.schemas import MembershipTierCreate, TopUpIn
 
@@ -27,16 +26,7 @@ DATA_KEY = base64.urlsafe_b64encode(b"o" * 32).decode()
 
 @pytest.fixture
 def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'offers-cli.db'}"
-    monkeypatch.setenv("YUTANG_DATABASE_URL", url)
-    monkeypatch.setenv("YUTANG_DATA_KEY", DATA_KEY)
-    get_settings.cache_clear()
-    upgrade(url)
-    yield url
-    get_settings.cache_clear()
-    from tests.conftest import TEST_DATA_KEY
-
-    configure_protector(DataProtector.from_master_key(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    yield from cli_database(tmp_path, monkeypatch, "offers-cli.db", DATA_KEY)
 
 
 def test_regrade_reconcile_and_sweep(cli_db: str) -> None:
