@@ -31,7 +31,9 @@ async def ingest_events(request: Request, writer: ApiWriter) -> BatchResult:
     """Up to 1,000 events; idempotent by ``event_id``; a bad event never rejects the others."""
     policy = policy_of(request)
     events = await read_batch(request, "events")
-    batch = await run_in_threadpool(ingestion.prepare_events, events, policy=policy)
+    factory = request.app.state.session_factory
+    batch = await run_in_threadpool(lambda: ingestion.screen_stored(
+        factory, ingestion.prepare_events(events, policy=policy)))
     return await run_in_threadpool(writer, lambda session, principal: ingestion.store_events(
         session, actor=principal, batch=batch, policy=policy
     ))

@@ -2,28 +2,25 @@
 
 ``join_group``/``leave_group``/``message``/``red_packet_claim`` events just stored are applied
 right after the pool's commit, in their own transaction (see :mod:`yutang.kit.signals`). A
-batch without group events costs one indexed read and writes nothing. A missed call is caught
-up by the sweep (``yutang groups sync``) from its durable cursor; receipts make applying an
-event twice change nothing.
+batch without group events costs nothing (the signal carries the batch's event types). A
+missed call is caught up by the sweep (``yutang groups sync``) from its durable cursor;
+receipts make applying an event twice change nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.groups import sync
-from yutang.kit.db import reading, run_in_transaction
+from yutang.kit.db import run_in_transaction
 from yutang.kit.signals import subscribe
-from yutang.pool.signals import EVENTS_STORED
+from yutang.pool.signals import EVENTS_STORED, StoredEvents
 
 
-def apply_group_events(factory: sessionmaker[Session], event_ids: Sequence[str]) -> None:
-    with reading(factory) as session:  # most batches hold no group event
-        if not sync.has_group_events(session, event_ids):
-            return
-    run_in_transaction(factory, lambda session: sync.apply_stored(session, event_ids))
+def apply_group_events(factory: sessionmaker[Session], stored: StoredEvents) -> None:
+    if not stored.holds_any(sync.EVENT_TYPES):  # most batches hold no group event
+        return
+    run_in_transaction(factory, lambda session: sync.apply_stored(session, stored.event_ids))
 
 
 def install() -> None:

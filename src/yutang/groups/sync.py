@@ -186,10 +186,6 @@ def apply_stored(session: Session, event_ids: Sequence[str]) -> int:
     return apply_events(session, rows)[0]
 
 
-def has_group_events(session: Session, event_ids: Sequence[str]) -> bool:
-    return bool(repository.events_by_event_ids(session, event_ids, EVENT_TYPES))
-
-
 def sweep(session: Session, *, now: datetime | None = None, after: int | None = None,
           limit: int = BATCH) -> SyncRead:
     """Apply up to ``limit`` group events after ``after`` (default: the durable cursor), and

@@ -87,11 +87,16 @@ def in_list(column: Any, values: Collection[int] | Collection[str]) -> InList:
     return InList(column, parameter)
 
 
+def list_parameter(name: str, *, textual: bool) -> BindParameter[Any]:
+    """A list bound as the one parameter ``name`` (an array on PostgreSQL, JSON on SQLite),
+    for hand-written statements built once."""
+    return bindparam(name, type_=_TEXTS if textual else _INTEGERS)
+
+
 def in_list_parameter(column: Any, name: str) -> InList:
     """``column`` is one of the values given later as the parameter ``name`` (a list), for a
     statement built once and run many times."""
-    textual = not isinstance(column.type, Integer)
-    return InList(column, bindparam(name, type_=_TEXTS if textual else _INTEGERS))
+    return InList(column, list_parameter(name, textual=not isinstance(column.type, Integer)))
 
 
 @compiles(InList, "postgresql")

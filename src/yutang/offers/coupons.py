@@ -383,6 +383,10 @@ def grant_welcome_offers_since(session: Session, *, since: datetime) -> int:
                           repository.group_joins_since(session, since))
 
 
+WELCOME_EVENT_TYPES = frozenset({"add_contact", "join_group"})
+"""The event types that can earn a welcome offer (a contact through a code, a group join)."""
+
+
 def grant_welcome_offers_of_events(session: Session, event_ids: Collection[str]) -> int:
     """Welcome coupons for the contacts and group joins these just-stored events recorded."""
     if not event_ids or not repository.has_welcome_templates(session):

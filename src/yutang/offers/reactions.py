@@ -20,15 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from yutang.kit.db import reading, run_in_transaction
 from yutang.kit.signals import subscribe
 from yutang.offers import coupons, repository
-from yutang.pool.signals import EVENTS_STORED, ORDERS_CHANGED
+from yutang.pool.signals import EVENTS_STORED, ORDERS_CHANGED, StoredEvents
 
 
-def welcome_new_contacts(factory: sessionmaker[Session], event_ids: Sequence[str]) -> None:
+def welcome_new_contacts(factory: sessionmaker[Session], stored: StoredEvents) -> None:
+    if not stored.holds_any(coupons.WELCOME_EVENT_TYPES):  # most batches: views, orders…
+        return
     with reading(factory) as session:  # most merchants' batches: no welcome template at all
         if not repository.has_welcome_templates(session):
             return
     run_in_transaction(factory, lambda session: coupons.grant_welcome_offers_of_events(
-        session, event_ids))
+        session, stored.event_ids))
 
 
 def release_coupons_of_ended_orders(factory: sessionmaker[Session],

@@ -23,13 +23,14 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    text,
     union_all,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, TextClause
 
-from yutang.kit.sql import in_list, in_list_parameter, insert_into, table_of
+from yutang.kit.sql import in_list, in_list_parameter, insert_into, list_parameter, table_of
 from yutang.pool.models import (
     Customer,
     CustomerTag,
@@ -73,12 +74,17 @@ def _values_statement() -> Select[int, str, str, str, str, str]:
 
 
 @cache
-def _values_and_holders_statement() -> Select[int, str, str, str, str, str, int | None]:
-    value, identity = table_of(IdentityValue), table_of(Identity)
-    return (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
-                   value.c.strength, value.c.status, identity.c.customer_id)
-            .outerjoin(identity, identity.c.value_id == value.c.id)
-            .where(in_list_parameter(value.c.value_index, "indexes")))
+def _values_and_holders_statement(
+    with_merges: bool,
+) -> Select[int, str, str, str, str, str, int | None, int | None]:
+    value, identity, customer = table_of(IdentityValue), table_of(Identity), table_of(Customer)
+    merged_into = customer.c.merged_into_id if with_merges else literal(None)
+    statement = (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
+                        value.c.strength, value.c.status, identity.c.customer_id, merged_into)
+                 .outerjoin(identity, identity.c.value_id == value.c.id))
+    if with_merges:
+        statement = statement.outerjoin(customer, customer.c.id == identity.c.customer_id)
+    return statement.where(in_list_parameter(value.c.value_index, "indexes"))
 
 
 @cache
@@ -129,17 +135,65 @@ def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey
     return nodes
 
 
-def values_and_holders(
-    session: Session, keys: Collection[ValueKey]
-) -> tuple[dict[ValueKey, ValueNode], dict[int, set[int]]]:
-    """``values_by_key`` and ``holders_of`` those values, in one statement."""
+@cache
+def _values_and_holders_postgresql() -> TextClause:
+    """The same rows as ``_values_and_holders_statement(False)`` on PostgreSQL, as one index
+    lookup per wanted value. Left to itself the planner hash-joins whole-table scans while the
+    graph is small (tens of thousands of values); measured on 22,000 values and 500 keys:
+    15 ms against 6. ``OFFSET 0`` keeps each lateral subquery a lookup of its own."""
+    return text(
+        "SELECT v.id, v.kind, v.scope, v.value_index, v.strength, v.status, h.customer_id, "
+        "NULL AS merged_into_id "
+        "FROM unnest(:indexes) AS wanted(value_index) "
+        "CROSS JOIN LATERAL (SELECT id, kind, scope, value_index, strength, status "
+        "FROM identity_value WHERE identity_value.value_index = wanted.value_index "
+        "OFFSET 0) AS v "
+        "LEFT JOIN LATERAL (SELECT customer_id FROM identity WHERE identity.value_id = v.id "
+        "OFFSET 0) AS h ON true"
+    ).bindparams(list_parameter("indexes", textual=True))
+
+
+@cache
+def _fan_outs_postgresql() -> TextClause:
+    """``_fan_outs_statement`` on PostgreSQL, as index lookups from each wanted value (the
+    planner hash-joins whole tables otherwise, as for ``_values_and_holders_postgresql``)."""
+    return text(
+        "SELECT wanted.id, v.kind, v.scope, count(*) "
+        "FROM unnest(:ids) AS wanted(id) "
+        "CROSS JOIN LATERAL (SELECT value_b_id AS other FROM identity_link "
+        "WHERE value_a_id = wanted.id UNION ALL SELECT value_a_id FROM identity_link "
+        "WHERE value_b_id = wanted.id OFFSET 0) AS linked "
+        "CROSS JOIN LATERAL (SELECT kind, scope FROM identity_value "
+        "WHERE identity_value.id = linked.other OFFSET 0) AS v "
+        "GROUP BY wanted.id, v.kind, v.scope"
+    ).bindparams(list_parameter("ids", textual=False))
+
+
+@dataclass(slots=True)
+class KnownValues:
+    """What the graph holds of some values: their nodes, who holds each, and (where asked
+    for) which of those holders are merged into another customer."""
+
+    nodes: dict[ValueKey, ValueNode]
+    holders: dict[int, set[int]]
+    merged_holders: set[int] | None
+    """``None`` when not read (the caller checks liveness itself, under a lock)."""
+
+
+def values_and_holders(session: Session, keys: Collection[ValueKey], *,
+                       with_merges: bool = False) -> KnownValues:
+    """``values_by_key`` and ``holders_of`` those values in one statement; ``with_merges``
+    also tells which holders are merged (the same statement joins their rows)."""
     if not keys:
-        return {}, {}
-    rows = session.execute(_values_and_holders_statement(),
-                           {"indexes": sorted({key[2] for key in keys})}).all()
+        return KnownValues({}, {}, set() if with_merges else None)
+    statement: Executable = (
+        _values_and_holders_postgresql() if is_postgresql(session) and not with_merges
+        else _values_and_holders_statement(with_merges))
+    rows = session.execute(statement, {"indexes": sorted({key[2] for key in keys})}).all()
     nodes: dict[ValueKey, ValueNode] = {}
     holders: dict[int, set[int]] = {}
-    for value_id, kind, scope, value_index, strength, status, customer_id in rows:
+    merged: set[int] = set()
+    for value_id, kind, scope, value_index, strength, status, customer_id, merged_into in rows:
         key = (kind, scope, value_index)
         if key not in keys:
             continue
@@ -147,7 +201,9 @@ def values_and_holders(
             nodes[key] = ValueNode(value_id, kind, scope, value_index, strength, status)
         if customer_id is not None:
             holders.setdefault(value_id, set()).add(customer_id)
-    return nodes, holders
+            if merged_into is not None:
+                merged.add(customer_id)
+    return KnownValues(nodes, holders, merged if with_merges else None)
 
 
 def apply_strengths(session: Session, weak_kinds: Collection[str]) -> None:
@@ -246,7 +302,8 @@ def fan_outs(session: Session, value_ids: Collection[int]) -> dict[int, int]:
     if not value_ids:
         return {}
     counts: dict[tuple[int, str, str], int] = {}
-    rows = session.execute(_fan_outs_statement(), {"ids": sorted(value_ids)})
+    statement = _fan_outs_postgresql() if is_postgresql(session) else _fan_outs_statement()
+    rows = session.execute(statement, {"ids": sorted(value_ids)})
     for value_id, kind, scope, count in rows:
         key = (int(value_id), str(kind), str(scope))
         counts[key] = counts.get(key, 0) + int(count)

@@ -8,16 +8,17 @@ handful of queries for the whole batch); the rest go through ``oneid.resolve`` o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import utcnow
+from yutang.kit.db import reading
 from yutang.kit.errors import DomainError
 from yutang.kit.signals import emit_after_commit
 from yutang.org import service as org_service
@@ -34,7 +35,7 @@ from yutang.pool.ingest_schemas import (
 )
 from yutang.pool.models import IdentityStatus
 from yutang.pool.oneid import DEFAULT_POLICY, IdentifierInput, OneIdPolicy, PreparedValue, Trigger
-from yutang.pool.signals import EVENTS_STORED
+from yutang.pool.signals import EVENTS_STORED, StoredEvents
 
 
 def identifiers_from(identities: IdentityMap) -> list[IdentifierInput]:
@@ -114,6 +115,8 @@ class PreparedEvents:
 
     pending: list[PendingEvent]
     rejected: list[Rejection]
+    stored_before: frozenset[str] = frozenset()
+    """Event ids found stored already by ``screen_stored`` (a replay), before the writer turn."""
 
 
 def prepare_events(events: Sequence[Mapping[str, Any]], *,
@@ -159,21 +162,35 @@ def store_events(session: Session, *, actor: Principal, batch: PreparedEvents,
         seen_ids.add(item.reference)
         pending.append(item)
     rejected.sort(key=lambda rejection: rejection.index)
-    known = event_repository.existing_event_ids(session, [item.reference for item in pending])
-    duplicates += sum(1 for item in pending if item.reference in known)
-    pending = [item for item in pending if item.reference not in known]
+    pending = [item for item in pending if item.reference not in batch.stored_before]
     _attach_channels(session, pending)
     # Events of known customers go in first, outside the graph lock; the rest are resolved
-    # under it (a merge there re-points the events just inserted) and go in after.
+    # under it (a merge there re-points the events just inserted) and go in after. Resolving
+    # a known customer changes nothing, so only the others are checked for being stored
+    # already (a replay must not change the graph); the insert skips every stored id anyway.
     unknown = resolve_known(session, pending)
     waiting = {item.index for item in unknown}
     inserted = _store(session, [item for item in pending if item.index not in waiting])
+    stored = event_repository.existing_event_ids(session, [item.reference for item in unknown])
+    unknown = [item for item in unknown if item.reference not in stored]
     resolve_unknown(session, unknown, actor, policy)
     inserted |= _store(session, unknown)
-    duplicates += len(pending) - len(inserted)
+    duplicates += len(batch.stored_before & seen_ids) + len(pending) - len(inserted)
     if inserted:
-        emit_after_commit(session, EVENTS_STORED, sorted(inserted))
+        emit_after_commit(session, EVENTS_STORED, StoredEvents.of(
+            (item.reference, item.event.type) for item in pending
+            if item.reference in inserted and item.event is not None))
     return BatchResult(accepted=len(inserted), duplicates=duplicates, rejected=rejected)
+
+
+def screen_stored(factory: sessionmaker[Session], batch: PreparedEvents) -> PreparedEvents:
+    """The batch, with the ids of its events that are stored already: a plain read before the
+    writer turn, so that a replayed batch costs the writers nothing (an event, once stored,
+    stays in the log)."""
+    with reading(factory) as session:
+        stored = event_repository.existing_event_ids(
+            session, [item.reference for item in batch.pending])
+    return replace(batch, stored_before=frozenset(stored))
 
 
 def _store(session: Session, pending: Sequence[PendingEvent]) -> set[str]:
@@ -249,11 +266,15 @@ def resolve_records(session: Session, pending: Sequence[PendingRecord], actor: P
 
 
 def resolve_known(session: Session, pending: Sequence[Record]) -> list[Record]:
-    """Answer, in bulk, the records the graph already knows (known values held by one
+    """Answer, in bulk, the records the graph already knows (known values held by one live
     customer, links in place), share-locking their customers (PostgreSQL) so a concurrent
     merge waits for what we attach to them and then moves it. Returns the other records, in
     order, their answers cleared: they need ``resolve_unknown``."""
-    slow = _classify(session, pending)
+    if not graph.is_postgresql(session):
+        # SQLite: this runs in the writer's turn, so the graph read is the graph at commit,
+        # and the same statement tells which holders are merged.
+        return _classify(session, pending, lock_owners=False)
+    slow = _classify(session, pending, lock_owners=True)
     slow_indexes = {item.index for item in slow}
     fast = [item for item in pending if item.index not in slow_indexes]
     return sorted([*slow, *_confirm_live(session, fast)], key=lambda item: item.index)
@@ -289,31 +310,49 @@ def _confirm_live(session: Session, resolved: Sequence[Record]) -> list[Record]:
     return stale
 
 
-def _classify(session: Session, pending: Sequence[Record]) -> list[Record]:
-    """Resolve records whose every identifier is known and held by one customer (whether
-    that customer is still live is checked by ``_confirm_live``).
+def _classify(session: Session, pending: Sequence[Record], *,
+              lock_owners: bool) -> list[Record]:
+    """Resolve records whose every identifier is known and held by one customer; unless
+    ``lock_owners`` (``_confirm_live`` then checks them under a lock), that customer must
+    also be unmerged.
 
     Returns, in order, the records that need the full resolution (new values, new links, or
     values spread over several customers).
     """
     keys = {value.key for item in pending for value in item.prepared}
-    nodes, holders = graph.values_and_holders(session, keys)
+    known = graph.values_and_holders(session, keys, with_merges=not lock_owners)
+    nodes, holders = known.nodes, known.holders
+    merged = known.merged_holders or set()
+    usable = IdentityStatus.USABLE.value
     slow: list[Record] = []
     pairs_needed: dict[int, set[tuple[int, int]]] = {}
     for item in pending:
         item.customer_id = item.resolved_value_id = None
-        if not item.prepared:
+        prepared = item.prepared
+        if len(prepared) == 1:  # most events: one identifier
+            node = nodes.get(prepared[0].key)
+            if node is None:
+                slow.append(item)
+            elif node.strength == "strong" and node.status == usable:
+                owners = holders.get(node.id, ())
+                if len(owners) != 1 or not owners.isdisjoint(merged):
+                    slow.append(item)
+                else:
+                    (item.customer_id,) = owners
+                    item.resolved_value_id = node.id
+            continue  # a weak or unusable value alone names nobody: the event stays anonymous
+        if not prepared:
             continue
-        if any(value.key not in nodes for value in item.prepared):
+        if any(value.key not in nodes for value in prepared):
             slow.append(item)
             continue
-        item_nodes = [nodes[value.key] for value in item.prepared]
+        item_nodes = [nodes[value.key] for value in prepared]
         linkable = [node for node in item_nodes
-                    if node.strength == "strong" and node.status == IdentityStatus.USABLE]
+                    if node.strength == "strong" and node.status == usable]
         if not linkable:
             continue  # nothing that names a person: the event stays anonymous
         owners = {owner for node in linkable for owner in holders.get(node.id, set())}
-        if len(owners) != 1:
+        if len(owners) != 1 or not owners.isdisjoint(merged):
             slow.append(item)
             continue
         (owner,) = owners

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
 EVENTS_STORED = "pool.events_stored"
-"""Payload: the sorted ``event_id`` values of the events a call stored (duplicates left out)."""
+"""Payload: :class:`StoredEvents`, the events a call stored (duplicates left out)."""
 
 ORDERS_CHANGED = "pool.orders_changed"
 """Payload: the ids of the orders a call created or moved on (status or transition times)."""
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """The events one call stored: their ids, and their types, so that a reaction can pass
+    over a batch that holds none of the types it reacts to without reading anything."""
+
+    event_ids: tuple[str, ...]
+    """Sorted."""
+    types: frozenset[str]
+
+    @classmethod
+    def of(cls, stored: Iterable[tuple[str, str]]) -> StoredEvents:
+        """From (event id, type) pairs."""
+        pairs = list(stored)
+        return cls(event_ids=tuple(sorted(event_id for event_id, _ in pairs)),
+                   types=frozenset(event_type for _, event_type in pairs))
+
+    def holds_any(self, types: Collection[str]) -> bool:
+        return not self.types.isdisjoint(types)
