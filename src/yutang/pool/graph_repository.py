@@ -19,7 +19,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     inspect,
     literal,
     select,
@@ -30,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
-from yutang.kit.sql import in_list, in_list_parameter, insert_into, list_parameter, table_of
+from yutang.kit.bulk_insert import insert_rows
+from yutang.kit.sql import in_list, in_list_parameter, list_parameter, table_of
 from yutang.pool.models import (
     Customer,
     CustomerTag,
@@ -222,16 +222,20 @@ def set_value_status(session: Session, value_id: int, status: str, reason: str) 
     )
 
 
-def insert_values_if_missing(session: Session, rows: Sequence[dict[str, object]]) -> None:
-    """Insert value rows, leaving any a concurrent writer inserted first (unique key)."""
+def _insert_records(session: Session, model: type[object], rows: Sequence[dict[str, object]],
+                    *, unique: Sequence[str] | None = None) -> None:
+    """Insert rows given as dicts with the same keys, in one statement (see
+    ``kit.bulk_insert``); with ``unique``, rows whose key is taken are skipped."""
     if not rows:
         return
-    table = IdentityValue.__table__
-    assert isinstance(table, Table)
-    statement = insert_into(session, table).on_conflict_do_nothing(
-        index_elements=["kind", "scope", "value_index"]
-    )
-    session.execute(statement, list(rows))
+    columns = list(rows[0])
+    insert_rows(session, table_of(model), columns,
+                [[row[name] for name in columns] for row in rows], unique=unique)
+
+
+def insert_values_if_missing(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Insert value rows, leaving any a concurrent writer inserted first (unique key)."""
+    _insert_records(session, IdentityValue, rows, unique=["kind", "scope", "value_index"])
 
 
 GRAPH_LOCK_KEY = 0x7974_6F6E_6569_64  # "ytoneid": one advisory lock for graph changes
@@ -285,16 +289,9 @@ def lock_customers_shared(session: Session, customer_ids: Collection[int]) -> se
 
 def insert_links(session: Session, pairs: Sequence[tuple[int, int]], at: datetime) -> None:
     """Record that each pair of values came together in one record (``a < b``)."""
-    if not pairs:
-        return
-    table = IdentityLink.__table__
-    assert isinstance(table, Table)
-    statement = insert_into(session, table).on_conflict_do_nothing(
-        index_elements=["value_a_id", "value_b_id"]
-    )
-    session.execute(statement, [
+    _insert_records(session, IdentityLink, [
         {"value_a_id": a, "value_b_id": b, "first_seen_at": at} for a, b in pairs
-    ])
+    ], unique=["value_a_id", "value_b_id"])
 
 
 def fan_outs(session: Session, value_ids: Collection[int]) -> dict[int, int]:
@@ -383,8 +380,7 @@ def holders_of(session: Session, value_ids: Collection[int]) -> dict[int, set[in
 
 def insert_identities(session: Session, rows: Sequence[dict[str, object]]) -> None:
     """Put values on customers (``Identity`` rows, plaintext sealed by the column type)."""
-    if rows:
-        session.execute(insert(Identity), list(rows))
+    _insert_records(session, Identity, rows)
 
 
 def count_identities_outside_graph(session: Session) -> int:
