@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import combinations
 from typing import NamedTuple
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from yutang.access.roles import Principal
 from yutang.kit.clock import ensure_utc, utcnow
-from yutang.kit.crypto import get_protector
+from yutang.kit.crypto import DataProtector, get_protector
 from yutang.pool import graph_repository as graph
 from yutang.pool import merging
 from yutang.pool.errors import UnknownIdentityKind
@@ -146,19 +146,27 @@ def parse_kind(kind: str) -> IdentityKind:
 
 def prepare(identifiers: Iterable[IdentifierInput], policy: OneIdPolicy) -> list[PreparedValue]:
     """Validate kinds, normalise values, judge them and compute their blind indexes."""
-    blind_index = get_protector().blind_index
+    protector = get_protector()
     prepared: dict[graph.ValueKey, PreparedValue] = {}
     for identifier in identifiers:
-        kind = parse_kind(identifier.kind)
-        rule = policy.rule(kind)
-        normalized = normalize_value(kind, identifier.value)
-        scope = identifier.scope.strip() if rule.scoped else ""
-        value_index = blind_index(normalized, kind.value)
-        key = (kind.value, scope, value_index)
-        if key not in prepared:
-            prepared[key] = PreparedValue(kind, scope, normalized, value_index, rule.strength,
-                                          judge_value(kind, normalized), key)
+        value = _prepare_one(identifier, policy, protector)
+        prepared.setdefault(value.key, value)
     return list(prepared.values())
+
+
+@lru_cache(maxsize=65_536)
+def _prepare_one(identifier: IdentifierInput, policy: OneIdPolicy,
+                 protector: DataProtector) -> PreparedValue:
+    # Memoised: a pool's active customers send the same identifiers event after event, and
+    # every event's identifiers are prepared (an unknown kind raises, and is not memoised).
+    kind = parse_kind(identifier.kind)
+    rule = policy.rule(kind)
+    normalized = normalize_value(kind, identifier.value)
+    scope = identifier.scope.strip() if rule.scoped else ""
+    value_index = protector.blind_index(normalized, kind.value)
+    key = (kind.value, scope, value_index)
+    return PreparedValue(kind, scope, normalized, value_index, rule.strength,
+                         judge_value(kind, normalized), key)
 
 
 def priority(kind: str) -> int:
