@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_DATA_KEY
@@ -17,6 +18,7 @@ from yutang.cli import app
 from yutang.config import Settings, get_settings
 from yutang.demo.generator import DEMO_PASSWORD
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
+from yutang.pool.models import Customer
 
 runner = CliRunner()
 
@@ -50,6 +52,7 @@ def test_demo_generates_prints_the_login_and_the_app_serves_the_customers(
             key = access_service.create_api_key(
                 session, actor=SYSTEM, name="demo check", role=Role.OWNER
             ).key
+            customer_rows = session.scalar(select(func.count()).select_from(Customer))
     finally:
         engine.dispose()
     from yutang.main import create_app  # the web layer is imported only where it is tested
@@ -58,9 +61,20 @@ def test_demo_generates_prints_the_login_and_the_app_serves_the_customers(
                         data_key_file=tmp_path / "unused.key")
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
-        listing = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {key}"})
+        headers = {"Authorization": f"Bearer {key}"}
+        listing = client.get("/api/v1/customers", headers=headers)
         assert listing.status_code == 200, listing.text
         assert listing.json()["total"] == 2000
+        # The demo refreshed the analytics of its own database: the pages answer at once.
+        status = client.get("/api/v1/analytics/status", headers=headers).json()
+        assert status["extracted"] is True
+        assert status["rows"]["customers"] == customer_rows  # merged ones included
+        mix = client.get("/api/v1/analytics/layer-mix", headers=headers,
+                         params={"as_of": "2026-11-01"})
+        assert mix.status_code == 200, mix.text
+    assert "analytics refreshed" in output
+    assert settings.analytics_directory() == tmp_path / "demo-analytics"
+    assert (tmp_path / "demo-analytics").is_dir()
 
 
 def test_demo_on_a_generated_database_reuses_it_and_prints_the_stored_login(

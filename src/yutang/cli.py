@@ -231,6 +231,9 @@ def _generate_demo(
         f"{result.customers:,} customers, {result.orders:,} orders, "
         f"{result.identities:,} identities, {result.stores} stores"
     )
+    # The analytics pages read the extract: build it now (the demo's "today" is the day its
+    # data ends), so that layers, value, funnel, cohorts and reviews answer at once.
+    cli_analytics.refresh_with_progress(engine, settings, as_of=options.today, full=True)
     return result.login_username, result.login_password
 
 

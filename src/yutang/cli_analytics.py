@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -16,15 +16,13 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy import Engine
 
 from yutang.cli_support import CLI_ACTOR, DbOption, console, errors
 from yutang.cli_support import database as _database
 from yutang.config import Settings
 from yutang.kit.db import make_session_factory, unit_of_work, writer_engine
 from yutang.kit.errors import DomainError
-
-if TYPE_CHECKING:
-    from yutang.analytics.layering import LayeringPolicy
 
 
 def clv(
@@ -87,19 +85,6 @@ analytics_app = typer.Typer(help="Analytics: the columnar extract, layers, metri
                             no_args_is_help=True)
 
 
-def _layering_policy(settings: Settings) -> LayeringPolicy:
-    from yutang.analytics.layering import LayeringPolicy
-
-    return LayeringPolicy.of(
-        method=settings.analytics_rfm_method,
-        recency_days=settings.analytics_recency_days_thresholds,
-        frequency=settings.analytics_frequency_thresholds,
-        monetary_fen=settings.analytics_monetary_fen_thresholds,
-        value_tier_scores=settings.analytics_value_tier_scores,
-        new_days=settings.analytics_new_days, active_days=settings.analytics_active_days,
-        lost_days=settings.analytics_lost_days)
-
-
 def _local_date_option(text: str | None, option: str) -> date:
     from datetime import date as date_type
 
@@ -127,28 +112,38 @@ def analytics_refresh(
     db: DbOption = None,
 ) -> None:
     """Bring the Parquet extract up to date (incremental), compute layers, write them back."""
-    from yutang.analytics.refresh import EngineChoice, refresh_analytics
-
     with _database(db) as (settings, engine):
-        day = _local_date_option(as_of, "--as-of")
-        choice = EngineChoice(name=engine_name or settings.analytics_engine,
-                              spark_master=settings.analytics_spark_master)
-        started = time.perf_counter()
-        with Progress(
-            TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console,
-        ) as progress, unit_of_work(make_session_factory(writer_engine(engine))) as session:
-            tasks: dict[str, TaskID] = {}
+        refresh_with_progress(engine, settings, as_of=_local_date_option(as_of, "--as-of"),
+                              full=full, engine_name=engine_name, directory=directory)
 
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task(stage, total=total)
-                progress.update(tasks[stage], completed=done, total=total)
 
-            result = refresh_analytics(
-                session, actor=CLI_ACTOR, directory=directory or settings.analytics_dir,
-                timezone=settings.timezone, engine=choice, policy=_layering_policy(settings),
-                as_of=day, full=full, progress=report)
+def refresh_with_progress(engine: Engine, settings: Settings, *, as_of: date,
+                          full: bool = False, engine_name: str | None = None,
+                          directory: Path | None = None) -> None:
+    """Refresh the analytics of ``engine``'s database with a progress bar, and say what it
+    did (``yutang analytics refresh``, and ``yutang demo`` once the merchant is generated)."""
+    from yutang.analytics.refresh import EngineChoice, refresh_analytics
+    from yutang.analytics.service import AnalyticsSetup
+
+    setup = AnalyticsSetup.from_settings(settings)
+    choice = EngineChoice(name=engine_name or settings.analytics_engine,
+                          spark_master=settings.analytics_spark_master)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress, unit_of_work(make_session_factory(writer_engine(engine))) as session:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = refresh_analytics(
+            session, actor=CLI_ACTOR, directory=directory or setup.directory,
+            timezone=setup.timezone, engine=choice, policy=setup.policy,
+            as_of=as_of, full=full, progress=report)
     console.print(
         f"[green]analytics refreshed[/green] in {time.perf_counter() - started:.1f} s on "
         f"{result.engine}: {result.extract.total_added:,} rows extracted"
@@ -167,19 +162,17 @@ def report(
     db: DbOption = None,
 ) -> None:
     """A review (日/周/月复盘): each figure against the previous period, as Excel or HTML."""
-    from yutang.analytics.refresh import EngineChoice
     from yutang.analytics.report import make_report
+    from yutang.analytics.service import AnalyticsSetup
 
     with _database(db) as (settings, engine), unit_of_work(
             make_session_factory(engine)) as session:
         try:
+            setup = AnalyticsSetup.from_settings(settings)
             review = make_report(
                 session, kind=kind, day=day, store_code=store, out=out,
-                directory=directory or settings.analytics_dir,
-                engine=EngineChoice(name=settings.analytics_engine,
-                                    spark_master=settings.analytics_spark_master),
-                policy=_layering_policy(settings),
-                funnel_window_hours=settings.analytics_funnel_window_hours)
+                directory=directory or setup.directory, engine=setup.engine,
+                policy=setup.policy, funnel_window_hours=setup.funnel_window_hours)
         except DomainError as error:
             errors.print(f"error {error.code}: {error.message}", markup=False,
                          highlight=False, soft_wrap=True)

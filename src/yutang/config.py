@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class Settings(BaseSettings):
@@ -37,8 +38,9 @@ class Settings(BaseSettings):
     """WeCom callbacks whose timestamp is further from now than this are refused."""
     analytics_engine: Literal["duckdb", "spark"] = "duckdb"
     """Where the metrics run: DuckDB embedded, or Apache Spark (``analytics_spark_master``)."""
-    analytics_dir: Path = Path("./yutang-analytics")
-    """The columnar extracts (Parquet) of the operational data, and their high-water marks."""
+    analytics_dir: Path | None = None
+    """The columnar extracts (Parquet) of the operational data, and their high-water marks;
+    by default one folder per database (see ``analytics_directory``)."""
     analytics_spark_master: str = "local[2]"
     analytics_rfm_method: Literal["quantile", "threshold"] = "quantile"
     """RFM scores 1-5 by quintiles of the pool, or by the fixed thresholds below."""
@@ -54,6 +56,23 @@ class Settings(BaseSettings):
     analytics_active_days: int = 90
     analytics_lost_days: int = 180
     analytics_funnel_window_hours: int = 72
+
+
+    def analytics_directory(self) -> Path:
+        """``analytics_dir`` if set; else a folder of the database's own, so that two
+        databases never share (and mix) extracts: ``<name>-analytics`` next to a SQLite file
+        (``yutang.db`` → ``yutang-analytics``), ``./yutang-analytics-<database>`` for a
+        server database."""
+        if self.analytics_dir is not None:
+            return self.analytics_dir
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite":
+            if not database or database == ":memory:" or database.startswith("file:"):
+                return Path("./yutang-analytics")
+            path = Path(database)
+            return path.with_name(f"{path.stem}-analytics")
+        return Path(f"./yutang-analytics-{database or 'default'}")
 
 
 @lru_cache(maxsize=1)

@@ -53,7 +53,8 @@ class _Untouchable:
     def __call__(self, *args: Any, **kwargs: Any) -> Session:
         raise AssertionError("the reaction touched the database")
 
-    kw: dict[str, Any] = {}
+    def __init__(self) -> None:
+        self.kw: dict[str, Any] = {}  # what ``sessionmaker`` keeps (no bind)
 
 
 @pytest.mark.parametrize("reaction", [offers_reactions.welcome_new_contacts,

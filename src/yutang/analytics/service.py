@@ -57,7 +57,7 @@ class AnalyticsSetup:
     @classmethod
     def from_settings(cls, settings: Settings) -> AnalyticsSetup:
         return cls(
-            directory=settings.analytics_dir, timezone=settings.timezone,
+            directory=settings.analytics_directory(), timezone=settings.timezone,
             engine=EngineChoice(name=settings.analytics_engine,
                                 spark_master=settings.analytics_spark_master),
             policy=LayeringPolicy.of(
