@@ -85,3 +85,31 @@ def test_a_failing_handler_neither_undoes_the_commit_nor_stops_the_others(
     finally:
         unsubscribe("test.noted", failing)
         unsubscribe("test.noted", recording)
+
+
+def test_payloads_of_one_transaction_add_up_to_one_call_per_signal(
+    factory: sessionmaker[Session],
+) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    def first(_: sessionmaker[Session], payload: Any) -> None:
+        seen.append(("first", payload))
+
+    def second(_: sessionmaker[Session], payload: Any) -> None:
+        seen.append(("second", payload))
+
+    subscribe("test.noted", first)
+    subscribe("test.other", second)
+    try:
+        with unit_of_work(factory) as session:
+            emit_after_commit(session, "test.noted", [1, 2])
+            emit_after_commit(session, "test.other", [9])
+            emit_after_commit(session, "test.noted", [3])
+        assert seen == [("first", [1, 2, 3]), ("second", [9])]
+        seen.clear()
+        with unit_of_work(factory) as session:  # the next transaction starts afresh
+            emit_after_commit(session, "test.noted", [4])
+        assert seen == [("first", [4])]
+    finally:
+        unsubscribe("test.noted", first)
+        unsubscribe("test.other", second)

@@ -47,6 +47,13 @@ def test_the_signal_carries_the_stored_ids_and_types_and_nothing_for_a_replay(
                                  types=frozenset({"view", "join_group", "add_contact"}))]
 
 
+def test_two_batches_of_one_transaction_add_up() -> None:
+    first = StoredEvents.of([("e2", "view"), ("e1", "join_group")])
+    second = StoredEvents.of([("e3", "view"), ("e2", "view")])
+    assert first + second == StoredEvents(event_ids=("e1", "e2", "e3"),
+                                          types=frozenset({"view", "join_group"}))
+
+
 class _Untouchable:
     """A session factory that fails the test if anything opens a session from it."""
 

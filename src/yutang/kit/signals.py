@@ -7,6 +7,10 @@ when (and only when) that transaction commits, every handler subscribed to the s
 the payload, each in its own transaction opened from ``session_factory``. A rolled-back
 transaction announces nothing.
 
+Within one transaction the payloads of a signal add up (``+``: lists concatenate, a payload
+type may define ``__add__``), and each handler is called once per signal at commit: a
+transaction that stores many batches, or a demo load, costs one reaction, not one per batch.
+
 Handlers must be idempotent and must not rely on being called: a crash between the commit and
 the handler loses the call, so each reacting domain also keeps a durable cursor over the rows it
 reacts to (for example the pool's ``event`` ids) and catches up from it (its sweep job). The
@@ -18,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -33,12 +36,6 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 _PENDING_KEY = "yutang.signals.pending"
 
 
-@dataclass(frozen=True)
-class _Pending:
-    name: str
-    payload: Any
-
-
 def subscribe(name: str, handler: Handler) -> None:
     """Run ``handler`` after each commit that emitted ``name`` (once per subscription)."""
     if handler not in _handlers[name]:
@@ -51,24 +48,27 @@ def unsubscribe(name: str, handler: Handler) -> None:
 
 
 def emit_after_commit(session: Session, name: str, payload: Any) -> None:
-    """Announce ``payload`` under ``name`` once the transaction of ``session`` commits."""
-    if _handlers.get(name):
-        session.info.setdefault(_PENDING_KEY, []).append(_Pending(name, payload))
+    """Announce ``payload`` under ``name`` once the transaction of ``session`` commits (added
+    to what the transaction announced under ``name`` already)."""
+    if not _handlers.get(name):
+        return
+    pending: dict[str, Any] = session.info.setdefault(_PENDING_KEY, {})
+    pending[name] = pending[name] + payload if name in pending else payload
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
-    pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
+    pending: dict[str, Any] = session.info.pop(_PENDING_KEY, {})
     if not pending:
         return
     factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False, autoflush=True)
-    for item in pending:
-        for handler in list(_handlers.get(item.name, ())):
+    for name, payload in pending.items():
+        for handler in list(_handlers.get(name, ())):
             try:
-                handler(factory, item.payload)
+                handler(factory, payload)
             except Exception:  # a reaction failing must not fail the committed work
                 logger.exception("handler %r of signal %s failed; its sweep will catch up",
-                                 handler, item.name)
+                                 handler, name)
 
 
 @event.listens_for(Session, "after_rollback")

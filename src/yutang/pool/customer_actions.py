@@ -9,7 +9,7 @@ from yutang.access.roles import Permission, Principal
 from yutang.kit.errors import NotFound
 from yutang.kit.pagination import PageRequest
 from yutang.pool import oneid, repository, service
-from yutang.pool.errors import InvalidTag
+from yutang.pool.errors import CustomerNotFound, InvalidTag
 from yutang.pool.models import CustomerTag, Tag
 
 MAX_BULK_TAG = 100_000
@@ -51,8 +51,11 @@ def tag_customers(session: Session, *, actor: Principal, customer_ids: list[int]
     """Put a tag on customers the actor may see; returns how many newly got it."""
     access_service.require(actor, Permission.CUSTOMERS_WRITE)
     tag = _tag(session, tag_name)
-    visible = [service.get_customer(session, principal=actor, customer_id=customer_id).id
-               for customer_id in customer_ids]
+    found = repository.visible_customer_ids(session, actor, customer_ids)
+    unseen = [customer_id for customer_id in customer_ids if customer_id not in found]
+    if unseen:  # as for one customer: what the actor may not see does not exist for them
+        raise CustomerNotFound(f"no customer {unseen[0]}", customer_id=unseen[0])
+    visible = list(customer_ids)
     already = repository.tagged_customers(session, tag.id, visible)
     fresh = [customer_id for customer_id in dict.fromkeys(visible) if customer_id not in already]
     session.add_all(CustomerTag(customer_id=customer_id, tag_id=tag.id, source=source)

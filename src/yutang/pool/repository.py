@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from yutang.access.roles import Principal
+from yutang.kit.sql import in_list
 from yutang.pool.models import (
     Channel,
     ChannelSpend,
@@ -32,6 +33,16 @@ def scoped_customers(principal: Principal) -> Select[Customer]:
     if principal.is_store_scoped:
         statement = statement.where(Customer.store_id == principal.store_id)
     return statement
+
+
+def visible_customer_ids(session: Session, principal: Principal,
+                         customer_ids: Collection[int]) -> set[int]:
+    """Which of ``customer_ids`` the principal may see (live, and in their store if scoped)."""
+    if not customer_ids:
+        return set()
+    statement = scoped_customers(principal).where(in_list(Customer.id, customer_ids))
+    return {int(customer_id) for customer_id in session.scalars(
+        statement.with_only_columns(Customer.id))}
 
 
 def customer_for(session: Session, principal: Principal, customer_id: int) -> Customer | None:

@@ -9,7 +9,8 @@ EVENTS_STORED = "pool.events_stored"
 """Payload: :class:`StoredEvents`, the events a call stored (duplicates left out)."""
 
 ORDERS_CHANGED = "pool.orders_changed"
-"""Payload: the ids of the orders a call created or moved on (status or transition times)."""
+"""Payload: a list of the ids of the orders a call created or moved on (status or transition
+times); several calls in one transaction add up to one list."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class StoredEvents:
         pairs = list(stored)
         return cls(event_ids=tuple(sorted(event_id for event_id, _ in pairs)),
                    types=frozenset(event_type for _, event_type in pairs))
+
+    def __add__(self, other: StoredEvents) -> StoredEvents:
+        """Both calls' events (one transaction that stored several batches)."""
+        return StoredEvents(event_ids=tuple(sorted({*self.event_ids, *other.event_ids})),
+                            types=self.types | other.types)
 
     def holds_any(self, types: Collection[str]) -> bool:
         return not self.types.isdisjoint(types)
