@@ -125,3 +125,45 @@ def test_a_join_into_an_unknown_chat_opens_a_group_for_its_owner(
             group.capacity) == ("新群", shop.owner.id, shop.store.id, 1, 50)
     assert db.scalar(select(func.count()).select_from(Group).where(
         Group.wecom_chat_id == "wrOrphan")) == 0
+
+
+def test_one_sweep_batch_follows_each_membership_through_join_leave_and_rejoin(
+        client: TestClient, db: Session) -> None:
+    shop = make_shop(db, customers=2)
+    first_group = create_group(client, shop, wecom_chat_id="wrBatch1")
+    second_group = create_group(client, shop, wecom_chat_id="wrBatch2")
+    a, b = shop.customers
+    one, two = {"chat_id": "wrBatch1"}, {"chat_id": "wrBatch2"}
+
+    def at(minutes: int) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    for number, (kind, customer, when, chat) in enumerate([
+        ("join_group", a, at(0), one),
+        ("join_group", b, at(1), one),
+        ("leave_group", a, at(2), one),
+        ("join_group", a, at(3), one),   # back again: the same row, joined anew
+        ("join_group", b, at(4), one),   # a member already: nothing changes
+        ("join_group", a, at(5), two),
+        ("leave_group", b, at(6), two),  # never a member there: nothing changes
+    ]):
+        add_event(db, event_id=f"b-{number}", kind=kind, customer=customer, at=when,
+                  properties=chat)
+    db.flush()
+    result = sync.sweep(db, now=T0 + timedelta(days=1))
+    assert (result.read, result.applied) == (7, 7)
+    assert _count(db, first_group["id"]) == 2
+    assert _count(db, second_group["id"]) == 1
+    rows = {(row.group_id, row.customer_id): (row.status, row.first_joined_at, row.joined_at,
+                                               row.left_at)
+            for row in db.scalars(select(GroupMember))}
+    assert rows == {
+        (first_group["id"], a.id): ("member", at(0), at(3), None),
+        (first_group["id"], b.id): ("member", at(1), at(1), None),
+        (second_group["id"], a.id): ("member", at(5), at(5), None),
+    }
+    changes = [(row.group_id, row.customer_id, row.kind) for row in db.scalars(
+        select(GroupMemberChange).order_by(GroupMemberChange.at, GroupMemberChange.id))]
+    assert changes == [(first_group["id"], a.id, "joined"), (first_group["id"], b.id, "joined"),
+                       (first_group["id"], a.id, "left"), (first_group["id"], a.id, "joined"),
+                       (second_group["id"], a.id, "joined")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -165,6 +165,24 @@ def member_row(session: Session, group_id: int, customer_id: int) -> GroupMember
         .order_by(GroupMember.status != MemberStatus.MEMBER.value, GroupMember.id.desc())
         .limit(1)
     ).first()
+
+
+def member_rows(session: Session, pairs: Iterable[tuple[int, int]],
+                ) -> dict[tuple[int, int], GroupMember | None]:
+    """``member_row`` of each (group id, customer id) pair, read in one statement."""
+    wanted = set(pairs)
+    found: dict[tuple[int, int], GroupMember | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return found
+    rows = session.scalars(
+        select(GroupMember).where(in_list(GroupMember.group_id, {g for g, _ in wanted}),
+                                  in_list(GroupMember.customer_id, {c for _, c in wanted}))
+        .order_by(GroupMember.status != MemberStatus.MEMBER.value, GroupMember.id.desc()))
+    for row in rows:
+        pair = (row.group_id, row.customer_id)
+        if pair in wanted and found[pair] is None:
+            found[pair] = row
+    return found
 
 
 def members_of(session: Session, group_id: int, *, current_only: bool,

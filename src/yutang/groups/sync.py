@@ -27,7 +27,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from yutang.groups import repository
-from yutang.groups.membership import join, leave
+from yutang.groups.membership import MemberBook, join, leave
 from yutang.groups.models import (
     Group,
     GroupEventReceipt,
@@ -140,6 +140,10 @@ def apply_events(session: Session, rows: Sequence[Row[Any]]) -> tuple[int, int]:
                               unique=["event_id"], returning="event_id"))
     applied = 0
     messages: dict[tuple[int, int, Any], int] = defaultdict(int)
+    book = MemberBook(session, [
+        (group.id, row.customer_id) for row in rows
+        if row.type in (JOIN, LEAVE) and row.customer_id is not None
+        and (group := targets[row.id]) is not None])
     for row, (_, outcome, _) in zip(rows, outcomes, strict=True):
         if row.id not in new or outcome != "applied":
             continue
@@ -150,7 +154,8 @@ def apply_events(session: Session, rows: Sequence[Row[Any]]) -> tuple[int, int]:
         if group is None:
             continue
         at = ensure_utc(row.occurred_at)
-        applied += _apply_one(session, row, group, at, messages)
+        applied += _apply_one(session, row, group, at, messages, book)
+    book.settle()
     repository.add_activity(session, [
         {"group_id": group_id, "customer_key": key, "day": day, "messages": count,
          "claims": 0} for (group_id, key, day), count in sorted(messages.items())])
@@ -158,13 +163,13 @@ def apply_events(session: Session, rows: Sequence[Row[Any]]) -> tuple[int, int]:
 
 
 def _apply_one(session: Session, row: Row[Any], group: Group, at: datetime,
-               messages: dict[tuple[int, int, Any], int]) -> int:
+               messages: dict[tuple[int, int, Any], int], book: MemberBook) -> int:
     if row.type == JOIN:
         join(session, group=group, customer_id=row.customer_id, at=at,
-             source=MembershipSource.EVENT, seated=False, event_id=row.id)
+             source=MembershipSource.EVENT, seated=False, event_id=row.id, book=book)
     elif row.type == LEAVE:
         leave(session, group=group, customer_id=row.customer_id, at=at,
-              source=MembershipSource.EVENT, event_id=row.id)
+              source=MembershipSource.EVENT, event_id=row.id, book=book)
     elif row.type == MESSAGE:
         messages[(group.id, row.customer_id, to_local(at).date())] += 1
     else:
