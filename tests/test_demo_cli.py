@@ -32,8 +32,9 @@ def demo_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-def _demo(url: str) -> str:
-    result = runner.invoke(app, ["demo", "--customers", "2000", "--no-serve", "--db", url])
+def _demo(url: str, *options: str) -> str:
+    result = runner.invoke(app, ["demo", "--customers", "2000", "--no-serve", "--db", url,
+                                 *options])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -78,9 +79,12 @@ def test_demo_generates_prints_the_login_and_the_app_serves_the_customers(
 
 
 def test_demo_on_a_generated_database_reuses_it_and_prints_the_stored_login(
-    demo_url: str,
+    demo_url: str, tmp_path: Path,
 ) -> None:
-    _demo(demo_url)
+    first = _demo(demo_url, "--no-analytics")
+    assert "demo merchant ready" in first
+    assert "analytics refreshed" not in first
+    assert not (tmp_path / "demo-analytics").exists()
     again = _demo(demo_url)
     assert "already holds 2,000 customers" in again
     assert "demo merchant ready" not in again

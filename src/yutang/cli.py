@@ -177,10 +177,14 @@ def demo(
     arrivals: Annotated[int, typer.Option("--arrivals", min=1,
                                           help="Customers the simulator plays")] = 200,
     arrival_interval: Annotated[float, typer.Option("--arrival-interval", min=0.0)] = 3.0,
+    no_analytics: Annotated[bool, typer.Option(
+        "--no-analytics", help="Do not refresh analytics after generating (run `yutang "
+        "analytics refresh` later; at 1,000,000 customers the refresh takes minutes)")] = False,
 ) -> None:
     """Generate the demo merchant (deterministic, with planted truth) and serve the console."""
     with _database(db) as (settings, engine):
-        login = _generate_demo(engine, settings, customers=customers, stores=stores, seed=seed)
+        login = _generate_demo(engine, settings, customers=customers, stores=stores, seed=seed,
+                               analytics=not no_analytics)
         if wecom_sim and not no_serve:
             settings = cli_wecom.start_live_arrivals(
                 engine, settings, host=host, port=port, simulator_port=wecom_sim_port,
@@ -198,7 +202,8 @@ def demo(
 
 
 def _generate_demo(
-    engine: Engine, settings: Settings, *, customers: int, stores: int, seed: int
+    engine: Engine, settings: Settings, *, customers: int, stores: int, seed: int,
+    analytics: bool,
 ) -> tuple[str, str] | None:
     from yutang.demo.generator import DemoOptions, generate_demo, stored_demo_login
     from yutang.main import oneid_policy
@@ -233,7 +238,8 @@ def _generate_demo(
     )
     # The analytics pages read the extract: build it now (the demo's "today" is the day its
     # data ends), so that layers, value, funnel, cohorts and reviews answer at once.
-    cli_analytics.refresh_with_progress(engine, settings, as_of=options.today, full=True)
+    if analytics:
+        cli_analytics.refresh_with_progress(engine, settings, as_of=options.today, full=True)
     return result.login_username, result.login_password
 
 
