@@ -74,17 +74,16 @@ def _values_statement() -> Select[int, str, str, str, str, str]:
 
 
 @cache
-def _values_and_holders_statement(
-    with_merges: bool,
-) -> Select[int, str, str, str, str, str, int | None, int | None]:
+def _values_and_holders_sqlite() -> Select[int, str, str, str, str, str, int | None, int | None]:
+    """The values, their holders, and whether each holder is merged (SQLite: read in the
+    writer's turn, so this is the graph at commit)."""
     value, identity, customer = table_of(IdentityValue), table_of(Identity), table_of(Customer)
-    merged_into = customer.c.merged_into_id if with_merges else literal(None)
-    statement = (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
-                        value.c.strength, value.c.status, identity.c.customer_id, merged_into)
-                 .outerjoin(identity, identity.c.value_id == value.c.id))
-    if with_merges:
-        statement = statement.outerjoin(customer, customer.c.id == identity.c.customer_id)
-    return statement.where(in_list_parameter(value.c.value_index, "indexes"))
+    return (select(value.c.id, value.c.kind, value.c.scope, value.c.value_index,
+                   value.c.strength, value.c.status, identity.c.customer_id,
+                   customer.c.merged_into_id)
+            .outerjoin(identity, identity.c.value_id == value.c.id)
+            .outerjoin(customer, customer.c.id == identity.c.customer_id)
+            .where(in_list_parameter(value.c.value_index, "indexes")))
 
 
 @cache
@@ -137,10 +136,11 @@ def values_by_key(session: Session, keys: Collection[ValueKey]) -> dict[ValueKey
 
 @cache
 def _values_and_holders_postgresql() -> TextClause:
-    """The same rows as ``_values_and_holders_statement(False)`` on PostgreSQL, as one index
-    lookup per wanted value. Left to itself the planner hash-joins whole-table scans while the
-    graph is small (tens of thousands of values); measured on 22,000 values and 500 keys:
-    15 ms against 6. ``OFFSET 0`` keeps each lateral subquery a lookup of its own."""
+    """The values and their holders on PostgreSQL (merges are checked by the caller, under a
+    lock), as one index lookup per wanted value. Left to itself the planner hash-joins
+    whole-table scans while the graph is small (tens of thousands of values); measured on
+    22,000 values and 500 keys: 15 ms against 6. ``OFFSET 0`` keeps each lateral subquery
+    a lookup of its own."""
     return text(
         "SELECT v.id, v.kind, v.scope, v.value_index, v.strength, v.status, h.customer_id, "
         "NULL AS merged_into_id "
@@ -171,24 +171,23 @@ def _fan_outs_postgresql() -> TextClause:
 
 @dataclass(slots=True)
 class KnownValues:
-    """What the graph holds of some values: their nodes, who holds each, and (where asked
-    for) which of those holders are merged into another customer."""
+    """What the graph holds of some values: their nodes, who holds each, and (on SQLite)
+    which of those holders are merged into another customer."""
 
     nodes: dict[ValueKey, ValueNode]
     holders: dict[int, set[int]]
     merged_holders: set[int] | None
-    """``None`` when not read (the caller checks liveness itself, under a lock)."""
+    """``None`` on PostgreSQL: the caller checks liveness itself, under a lock."""
 
 
-def values_and_holders(session: Session, keys: Collection[ValueKey], *,
-                       with_merges: bool = False) -> KnownValues:
-    """``values_by_key`` and ``holders_of`` those values in one statement; ``with_merges``
-    also tells which holders are merged (the same statement joins their rows)."""
+def values_and_holders(session: Session, keys: Collection[ValueKey]) -> KnownValues:
+    """``values_by_key`` and ``holders_of`` those values in one statement; on SQLite the
+    same statement also tells which holders are merged."""
+    postgresql = is_postgresql(session)
     if not keys:
-        return KnownValues({}, {}, set() if with_merges else None)
-    statement: Executable = (
-        _values_and_holders_postgresql() if is_postgresql(session) and not with_merges
-        else _values_and_holders_statement(with_merges))
+        return KnownValues({}, {}, None if postgresql else set())
+    statement: Executable = (_values_and_holders_postgresql() if postgresql
+                             else _values_and_holders_sqlite())
     rows = session.execute(statement, {"indexes": sorted({key[2] for key in keys})}).all()
     nodes: dict[ValueKey, ValueNode] = {}
     holders: dict[int, set[int]] = {}
@@ -203,7 +202,7 @@ def values_and_holders(session: Session, keys: Collection[ValueKey], *,
             holders.setdefault(value_id, set()).add(customer_id)
             if merged_into is not None:
                 merged.add(customer_id)
-    return KnownValues(nodes, holders, merged if with_merges else None)
+    return KnownValues(nodes, holders, None if postgresql else merged)
 
 
 def apply_strengths(session: Session, weak_kinds: Collection[str]) -> None:

@@ -270,11 +270,11 @@ def resolve_known(session: Session, pending: Sequence[Record]) -> list[Record]:
     customer, links in place), share-locking their customers (PostgreSQL) so a concurrent
     merge waits for what we attach to them and then moves it. Returns the other records, in
     order, their answers cleared: they need ``resolve_unknown``."""
+    slow = _classify(session, pending)
     if not graph.is_postgresql(session):
         # SQLite: this runs in the writer's turn, so the graph read is the graph at commit,
-        # and the same statement tells which holders are merged.
-        return _classify(session, pending, lock_owners=False)
-    slow = _classify(session, pending, lock_owners=True)
+        # and the same statement told which holders are merged.
+        return slow
     slow_indexes = {item.index for item in slow}
     fast = [item for item in pending if item.index not in slow_indexes]
     return sorted([*slow, *_confirm_live(session, fast)], key=lambda item: item.index)
@@ -310,17 +310,16 @@ def _confirm_live(session: Session, resolved: Sequence[Record]) -> list[Record]:
     return stale
 
 
-def _classify(session: Session, pending: Sequence[Record], *,
-              lock_owners: bool) -> list[Record]:
-    """Resolve records whose every identifier is known and held by one customer; unless
-    ``lock_owners`` (``_confirm_live`` then checks them under a lock), that customer must
-    also be unmerged.
+def _classify(session: Session, pending: Sequence[Record]) -> list[Record]:
+    """Resolve records whose every identifier is known and held by one customer, not merged
+    as far as the graph read tells (on PostgreSQL ``_confirm_live`` checks that under a
+    lock).
 
     Returns, in order, the records that need the full resolution (new values, new links, or
     values spread over several customers).
     """
     keys = {value.key for item in pending for value in item.prepared}
-    known = graph.values_and_holders(session, keys, with_merges=not lock_owners)
+    known = graph.values_and_holders(session, keys)
     nodes, holders = known.nodes, known.holders
     merged = known.merged_holders or set()
     usable = IdentityStatus.USABLE.value
