@@ -34,7 +34,7 @@ def campaigns_plan(db: DbOption = None) -> None:
 def campaigns_run(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="Stop when nothing is due.")] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 100,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 1_000,
     lease_seconds: Annotated[int, typer.Option("--lease-seconds")] = 120,
     poll_seconds: Annotated[float, typer.Option("--poll-seconds")] = 5.0,
     max_attempts: Annotated[int, typer.Option("--max-attempts")] = 5,
@@ -78,6 +78,20 @@ def campaigns_follow_ups(db: DbOption = None) -> None:
         console.print(f"rule {rule_id}: {count:,} task(s) created", highlight=False)
     console.print(f"{sum(report.created.values()):,} created, {report.unassigned:,} "
                   "without a staff member to assign", highlight=False)
+
+
+@campaigns_app.command("moments-expire")
+def campaigns_moments_expire(db: DbOption = None) -> None:
+    """Expire the Moments (朋友圈) posts still pending past their task's due time
+    (idempotent)."""
+    from yutang.campaigns import moments
+    from yutang.cli_support import CLI_ACTOR
+
+    with _database(db) as (_, engine):
+        factory = make_session_factory(writer_engine(engine))
+        expired = run_in_transaction(
+            factory, lambda session: moments.expire_overdue(session, actor=CLI_ACTOR))
+    console.print(f"{expired:,} Moments post(s) expired", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

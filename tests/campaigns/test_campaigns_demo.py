@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.campaigns.programme_demo_checks import check_programmes
 from tests.support.factories import SYSTEM
 from yutang.campaigns import results
 from yutang.campaigns.holdout import is_held_out
@@ -74,4 +75,5 @@ def test_results_recover_the_campaign_the_demo_planted(tmp_path: Path) -> None:
         customers = int(session.scalar(select(func.count()).select_from(Customer).where(
             Customer.merged_into_id.is_(None))) or 0)
         assert len(orders) <= 0.005 * customers
+        check_programmes(session)  # the fission task and group-buy deal it promoted
     engine.dispose()

@@ -33,6 +33,7 @@ from yutang.demo.generator import (
 )
 from yutang.demo.group_buy_data import FULL_ORDER_SOURCE
 from yutang.demo.models import PlantedTruth
+from yutang.demo.programmes_data import ORDER_SOURCE as PROGRAMME_ORDER_SOURCE
 from yutang.demo.sealing import SealJob, seal
 from yutang.fission.group_buy_models import GROUP_BUY_ORDER_SOURCE
 from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
@@ -140,7 +141,8 @@ def _check_counts(session: Session, result: DemoResult) -> None:
     assert _count(session, Region) == 2  # Shanghai and Hangzhou (East), Beijing (North)
     assert _count(session, Identity) == result.identities
     # The purchase plan's orders; the group-buy campaign adds its own, apart (and few).
-    campaign_sources = (GROUP_BUY_ORDER_SOURCE, FULL_ORDER_SOURCE, CAMPAIGN_ORDER_SOURCE)
+    campaign_sources = (GROUP_BUY_ORDER_SOURCE, FULL_ORDER_SOURCE, CAMPAIGN_ORDER_SOURCE,
+                        PROGRAMME_ORDER_SOURCE)
     planned = select(Order.id).where(Order.source.not_in(campaign_sources))
     assert _count_of(session, planned) == result.orders
     assert session.scalar(select(func.count()).select_from(OrderItem).where(
@@ -280,7 +282,8 @@ def _check_consents_spend_and_truth(session: Session, result: DemoResult) -> Non
     assert set(truth) == {"demo_login", "bgnbd", "gamma_gamma", "observation_end",
                           "channel_mix", "channel_cac", "channel_monthly_spend",
                           "demo_options", "oneid", "offers", "groups", "fission",
-                          "group_buy", "campaigns"}
+                          "group_buy", "campaigns", "moments",
+                          "programmes"}
     assert truth["demo_login"] == {"username": "admin", "password": DEMO_PASSWORD}
     assert set(truth["bgnbd"]) == {"r", "alpha", "a", "b", "unit"}
     assert truth["bgnbd"]["unit"] == "week"
@@ -530,7 +533,7 @@ def test_orders_follow_the_planted_bgnbd_and_gamma_gamma_parameters(
             select(Order.customer_id, Order.paid_at, Order.total_fen)
             .where(Order.paid_at.is_not(None),
                    Order.source.not_in((GROUP_BUY_ORDER_SOURCE, FULL_ORDER_SOURCE,
-                                        CAMPAIGN_ORDER_SOURCE)))
+                                        CAMPAIGN_ORDER_SOURCE, PROGRAMME_ORDER_SOURCE)))
             .order_by(Order.customer_id, Order.paid_at, Order.id)
         ).all()
     end = datetime.fromisoformat(truth["observation_end"]["at"]).timestamp()

@@ -65,7 +65,7 @@ def test_hq_builds_a_task_and_sees_its_referral_tree(tmp_path: Path) -> None:
 
         page.reload()
         assert page.locator("[data-testid=k-factor]").inner_text() == "3.00"
-        row.locator("a").click()
+        row.locator("a", has_text="推荐树").click()
         page.wait_for_selector("[data-testid=fission-tree][data-rendered='1']")
         assert page.locator("[data-testid=fission-tree-count]").inner_text() == "共 5 个节点"
         canvas = page.locator("[data-testid=fission-tree] canvas")

@@ -14,7 +14,9 @@ from yutang.api import (
     groups,
     ingestion,
     me,
+    moments,
     offers,
+    programme_results,
     referrals,
     stores,
 )
@@ -32,3 +34,5 @@ api_router.include_router(bargains.router)
 api_router.include_router(referrals.router)
 api_router.include_router(groups.router)
 api_router.include_router(campaigns.router)
+api_router.include_router(moments.router)
+api_router.include_router(programme_results.router)

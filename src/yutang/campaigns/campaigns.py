@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from yutang.access import service as access_service
 from yutang.access.roles import Principal
 from yutang.campaigns import content as content_service
-from yutang.campaigns import policy
+from yutang.campaigns import policy, promotions
 from yutang.campaigns.errors import CampaignNotFound, InvalidCampaign
 from yutang.campaigns.models import (
     AudienceKind,
@@ -39,7 +39,8 @@ def present(campaign: Campaign) -> CampaignRead:
         customer_cap_per_week=campaign.customer_cap_per_week,
         group_cap_per_week=campaign.group_cap_per_week,
         quiet_hours_policy=campaign.quiet_hours_policy,
-        max_risk_level=campaign.max_risk_level, attribution_days=campaign.attribution_days)
+        max_risk_level=campaign.max_risk_level, attribution_days=campaign.attribution_days,
+        promoted_task_id=campaign.promoted_task_id, promoted_deal_id=campaign.promoted_deal_id)
 
 
 def _check(session: Session, data: CampaignIn) -> None:
@@ -76,6 +77,8 @@ def _check(session: Session, data: CampaignIn) -> None:
     if data.coupon_template_id is not None:
         offers_service.get_template(session, template_id=data.coupon_template_id)
     content_service.get_content(session, content_id=data.content_id)
+    promotions.check_promotion(session, task_id=data.promoted_task_id,
+                               deal_id=data.promoted_deal_id)
 
 
 def create_campaign(session: Session, *, actor: Principal, data: CampaignIn) -> Campaign:
@@ -97,7 +100,8 @@ def create_campaign(session: Session, *, actor: Principal, data: CampaignIn) -> 
         staff_seconds_per_delivery=data.staff_seconds_per_delivery,
         staff_cost_fen_per_hour=data.staff_cost_fen_per_hour,
         sender_userid=data.sender_userid.strip(), starts_at=data.starts_at,
-        ends_at=data.ends_at, created_by=actor.name)
+        ends_at=data.ends_at, promoted_task_id=data.promoted_task_id,
+        promoted_deal_id=data.promoted_deal_id, created_by=actor.name)
     session.add(campaign)
     session.flush()
     access_service.record_audit(session, actor=actor, action="campaign.create",

@@ -25,7 +25,7 @@ from yutang.campaigns.errors import (
     UnknownTemplateVariable,
 )
 from yutang.campaigns.models import Content, ContentStatus
-from yutang.campaigns.schemas import ContentIn, ContentPreview, ContentRead
+from yutang.campaigns.schemas import Attachment, ContentIn, ContentPreview, ContentRead
 from yutang.kit.clock import format_local, utcnow
 from yutang.kit.crypto import mask_name
 from yutang.org import service as org_service
@@ -35,6 +35,12 @@ KNOWN_VARIABLES = ("name", "nickname", "store", "city", "coupon", "coupon_name",
 """``{name}`` the customer's name, ``{nickname}``, ``{store}`` and ``{city}`` of their store,
 ``{coupon}`` the code of the coupon that rides along and ``{coupon_name}`` its template's
 name, ``{date}`` the local send day."""
+PER_CUSTOMER_VARIABLES = ("name", "nickname", "coupon")
+"""Variables whose value differs from one customer to the next: a message using one renders
+differently for every recipient, so each recipient needs a mass-send task (and a staff
+confirmation) of its own. ``{store}`` and ``{city}`` split a send only by store."""
+CUSTOMER_RECORD_VARIABLES = ("name", "nickname", "store", "city")
+"""Variables read from the customer's record and store (``customer_values``)."""
 _VARIABLE = re.compile(r"\{([^{}]*)\}")
 
 
@@ -51,6 +57,11 @@ def variables_of(body: str) -> list[str]:
     return found
 
 
+def per_customer_variables(variables: Sequence[str]) -> list[str]:
+    """The variables of a template that force one mass-send task per recipient."""
+    return [name for name in variables if name in PER_CUSTOMER_VARIABLES]
+
+
 def render(body: str, values: Mapping[str, str]) -> str:
     """Fill the variables; a variable without a value becomes empty."""
     return _VARIABLE.sub(lambda match: values.get(match.group(1).strip(), ""), body)
@@ -65,8 +76,14 @@ def present(content: Content) -> ContentRead:
 
 
 def _attachments(data: ContentIn) -> list[dict[str, Any]]:
+    return stored_attachments(data.attachments)
+
+
+def stored_attachments(attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+    """Attachments by reference as the library stores them: an image or a link needs an
+    https URL, a mini-program card its appid and page."""
     items: list[dict[str, Any]] = []
-    for index, attachment in enumerate(data.attachments):
+    for index, attachment in enumerate(attachments):
         if attachment.kind in ("image", "link") and not attachment.url.startswith("https://"):
             raise InvalidContent(f"attachment {index}: an https URL is required", index=index)
         if attachment.kind == "miniprogram" and not (attachment.appid and attachment.page):

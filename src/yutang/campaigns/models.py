@@ -13,7 +13,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yutang.kit.clock import utcnow
@@ -102,6 +111,11 @@ class SuppressionReason(StrEnum):
 ACTIVE_DELIVERY_STATUSES = (DeliveryStatus.PLANNED.value, DeliveryStatus.CLAIMED.value,
                             DeliveryStatus.SENDING.value, DeliveryStatus.SENT.value)
 """Deliveries that count against a frequency cap: sent, or on their way."""
+ACTIVE_STATUSES_SQL = "status IN ({})".format(
+    ", ".join(f"'{status}'" for status in ACTIVE_DELIVERY_STATUSES))
+"""The predicate of the (status, not_before) index on PostgreSQL: only deliveries on their
+way or sent are ever looked up by status and time (due sends, expired leases, the weekly
+cap), so the suppressed, held-out and failed majority of a run is never indexed there."""
 
 
 class Segment(Base):
@@ -144,6 +158,10 @@ class Campaign(Base):
     """Who (audience), how (channel, content, coupon), when (schedule) and the rules."""
 
     __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("promoted_task_id IS NULL OR promoted_deal_id IS NULL",
+                        name="promotes_one_programme"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -176,6 +194,13 @@ class Campaign(Base):
     staff_cost_fen_per_hour: Mapped[int] = mapped_column(default=0)
     sender_userid: Mapped[str] = mapped_column(String(64), default="")
     """The WeCom user who sends when a recipient has no staff member of their own."""
+    promoted_task_id: Mapped[int | None] = mapped_column(ForeignKey("fission_task.id"),
+                                                         index=True)
+    """The fission task (任务宝) this campaign promotes; its holdout is the task's
+    (``campaigns.programme_results``). At most one of this and ``promoted_deal_id``."""
+    promoted_deal_id: Mapped[int | None] = mapped_column(ForeignKey("group_buy_deal.id"),
+                                                         index=True)
+    """The group-buy deal (拼团) this campaign promotes."""
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100), default="")
@@ -206,10 +231,12 @@ class Delivery(Base):
     __tablename__ = "campaign_delivery"
     # Three indexes, each maintained for every one of a run's (up to millions of) rows, so
     # each earns its place: the sender's due deliveries and the weekly cap's count (status,
-    # not_before); a campaign's and a run's deliveries (results, summaries); a customer's
+    # not_before; on PostgreSQL only the active rows, a run's smaller part); a campaign's and
+    # a run's deliveries (results, summaries); a customer's
     # deliveries (a OneID merge re-points them; a triggered campaign's once-per-customer).
     __table_args__ = (
-        Index("ix_campaign_delivery_status_not_before", "status", "not_before"),
+        Index("ix_campaign_delivery_status_not_before", "status", "not_before",
+              postgresql_where=text(ACTIVE_STATUSES_SQL)),
         Index("ix_campaign_delivery_campaign_run", "campaign_id", "run_id"),
         Index("ix_campaign_delivery_customer_campaign", "customer_id", "campaign_id"),
     )
@@ -238,7 +265,9 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
     message_ref: Mapped[str | None] = mapped_column(String(64))
-    """WeCom's ``msgid`` of the task that carried it."""
+    """WeCom's ``msgid`` of the task that carried it (one task carries many deliveries)."""
+    sender_userid: Mapped[str | None] = mapped_column(String(64))
+    """The WeCom user whose task carried it: who had to confirm it (``operator_load``)."""
     coupon_code: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

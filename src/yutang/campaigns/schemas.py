@@ -113,6 +113,11 @@ class CampaignIn(BaseModel):
     sender_userid: str = Field(default="", max_length=64)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    promoted_task_id: int | None = Field(default=None, gt=0)
+    """The fission task this campaign promotes (its results: the task's, against this
+    campaign's holdout); at most one of this and ``promoted_deal_id``."""
+    promoted_deal_id: int | None = Field(default=None, gt=0)
+    """The group-buy deal this campaign promotes."""
 
 
 class CampaignRead(BaseModel):
@@ -137,6 +142,8 @@ class CampaignRead(BaseModel):
     quiet_hours_policy: str
     max_risk_level: str
     attribution_days: int
+    promoted_task_id: int | None = None
+    promoted_deal_id: int | None = None
 
 
 class PlanSummary(BaseModel):
@@ -158,20 +165,27 @@ class DeliveryCounts(BaseModel):
     by_reason: dict[str, int]
 
 
-class UpliftRead(BaseModel):
+class ArmsRead(BaseModel):
+    """The treated and holdout arms in their attribution windows (``results``)."""
+
     treated: int
     treated_conversions: int
     holdout: int
     holdout_conversions: int
     treated_rate: float
     holdout_rate: float
+    treated_gmv_fen: int
+    holdout_gmv_fen: int
+    daily: list[dict[str, Any]]
+    """Units and conversions per local day of their anchor."""
+
+
+class UpliftRead(ArmsRead):
     uplift: float
     """Difference of conversion rates (treated − holdout)."""
     uplift_low: float
     uplift_high: float
     """The 95% interval (Newcombe's hybrid Wilson score interval)."""
-    treated_gmv_fen: int
-    holdout_gmv_fen: int
     incremental_gmv_fen: int
     """Treated GMV minus the holdout's GMV per customer scaled to the treated count."""
     coupon_cost_fen: int
@@ -180,7 +194,6 @@ class UpliftRead(BaseModel):
     roi: float | None
     """(incremental GMV − cost) / cost; None without cost."""
     attribution_days: int
-    daily: list[dict[str, Any]]
 
 
 class CalendarEntry(BaseModel):

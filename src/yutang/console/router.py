@@ -9,6 +9,7 @@ from yutang.console.pages import (
     audit,
     auth,
     campaigns,
+    campaigns_moments,
     channels,
     connectors,
     customers,
@@ -30,6 +31,7 @@ console_router.include_router(connectors.router)
 console_router.include_router(groups.router)
 console_router.include_router(fission.router)
 console_router.include_router(campaigns.router)
+console_router.include_router(campaigns_moments.router)
 
 public_router = APIRouter(include_in_schema=False)
 """Pages for customers, not operators (no login)."""

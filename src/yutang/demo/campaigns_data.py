@@ -11,11 +11,14 @@ window, so the planted rates are the arms' true rates (an organic order would ad
 The campaign's orders carry the source ``campaign_demo`` and stay few (at most 5% of the pool
 is tagged, so about 0.4% of the customers buy through it): the demo's BG/NBD planted truth is
 checked on the other orders.
+
+``launch_campaign`` (audience, segment, content, the planner, sends) and ``draw_conversions``
+serve the campaigns that promote the demo's programmes too (``programmes_data``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,13 +73,17 @@ MAX_LINES = 3
 
 
 @dataclass(frozen=True)
-class CampaignPlanted:
+class Launched:
     campaign_id: int
     segment_id: int
     content_id: int
     send_at: datetime
     tagged: int
     plan: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CampaignPlanted(Launched):
     arms: dict[str, int]
 
     def as_truth(self) -> dict[str, Any]:
@@ -94,31 +101,46 @@ class CampaignPlanted:
         }
 
 
-def plant_campaigns(session: Session, *, actor: Principal, seed: int,
-                    end: datetime) -> CampaignPlanted:
-    """Plant the campaign sent ``DAYS_BEFORE_END`` days before ``end`` at 12:00 local and
-    its conversions (all before ``end``)."""
-    rng = np.random.default_rng([seed, 8_008])
-    send_day = to_local(end).date() - timedelta(days=DAYS_BEFORE_END)
-    send_at = local_at(send_day, "12:00")
-    window_end = send_at + timedelta(days=ATTRIBUTION_DAYS)
+@dataclass(frozen=True)
+class LaunchSpec:
+    """A demo campaign over a tagged audience: its names, copy and rules, and the programme
+    it promotes (``demo.programmes_data``)."""
+
+    tag: str
+    description: str
+    content_name: str
+    body: str
+    campaign_name: str
+    holdout_share: float
+    attribution_days: int
+    promoted_task_id: int | None = None
+    promoted_deal_id: int | None = None
+
+
+def launch_campaign(session: Session, *, actor: Principal, rng: np.random.Generator,
+                    send_at: datetime, spec: LaunchSpec) -> Launched:
+    """Tag a drawn audience (``_audience``), make its segment, approved content and a one-off
+    WeCom 1:1 campaign at ``send_at``, plan it with the real planner and mark its planned
+    deliveries sent; the campaign ends completed."""
+    window_end = send_at + timedelta(days=spec.attribution_days)
     chosen = _audience(session, rng, send_at=send_at, window_end=window_end)
     if chosen:
-        tag_customers(session, actor=actor, customer_ids=chosen, tag_name=TAG, source="demo")
+        tag_customers(session, actor=actor, customer_ids=chosen, tag_name=spec.tag,
+                      source="demo")
     segment = segment_service.create_segment(session, actor=actor, data=SegmentIn(
-        name="周末上新名单", description="门店导入的周末上新邀约名单",
-        rule={"all": [{"field": "tag", "op": "has", "value": [TAG]}]}))
+        name=spec.tag, description=spec.description,
+        rule={"all": [{"field": "tag", "op": "has", "value": [spec.tag]}]}))
     content = content_service.create_content(session, actor=actor, data=ContentIn(
-        name="周末上新提醒", category=ContentCategory.PROMOTION,
-        body="{name}您好，{store}本周末上新当季水果，到店出示消息立享会员价。"))
+        name=spec.content_name, category=ContentCategory.PROMOTION, body=spec.body))
     content_service.approve_content(session, actor=actor, content_id=content.id)
     campaign = campaign_service.create_campaign(session, actor=actor, data=CampaignIn(
-        name="周末上新提醒（演示）", channel=CampaignChannel.WECOM_SINGLE,
+        name=spec.campaign_name, channel=CampaignChannel.WECOM_SINGLE,
         audience_kind=AudienceKind.SEGMENT, segment_id=segment.id, content_id=content.id,
         schedule_kind=ScheduleKind.ONCE, send_at=send_at,
-        holdout_share=HOLDOUT_SHARE, attribution_days=ATTRIBUTION_DAYS,
+        holdout_share=spec.holdout_share, attribution_days=spec.attribution_days,
         staff_seconds_per_delivery=20, staff_cost_fen_per_hour=3_000,
-        sender_userid="demo-hq"))
+        sender_userid="demo-hq", promoted_task_id=spec.promoted_task_id,
+        promoted_deal_id=spec.promoted_deal_id))
     campaign_service.set_status(session, actor=actor, campaign_id=campaign.id,
                                 status=CampaignStatus.ACTIVE)
     summaries = campaigns_service.plan_due(session, now=send_at - timedelta(hours=1))
@@ -131,10 +153,26 @@ def plant_campaigns(session: Session, *, actor: Principal, seed: int,
         message_ref="demo"))
     campaign_service.set_status(session, actor=actor, campaign_id=campaign.id,
                                 status=CampaignStatus.COMPLETED)
-    arms = _conversions(session, rng, campaign_id=campaign.id, send_at=send_at)
-    return CampaignPlanted(campaign_id=campaign.id, segment_id=segment.id,
-                           content_id=content.id, send_at=send_at, tagged=len(chosen),
-                           plan=plan, arms=arms)
+    return Launched(campaign_id=campaign.id, segment_id=segment.id, content_id=content.id,
+                    send_at=send_at, tagged=len(chosen), plan=plan)
+
+
+def plant_campaigns(session: Session, *, actor: Principal, seed: int,
+                    end: datetime) -> CampaignPlanted:
+    """Plant the campaign sent ``DAYS_BEFORE_END`` days before ``end`` at 12:00 local and
+    its conversions (all before ``end``)."""
+    rng = np.random.default_rng([seed, 8_008])
+    send_day = to_local(end).date() - timedelta(days=DAYS_BEFORE_END)
+    spec = LaunchSpec(tag=TAG, description="门店导入的周末上新邀约名单",
+                      content_name="周末上新提醒",
+                      body="{name}您好，{store}本周末上新当季水果，到店出示消息立享会员价。",
+                      campaign_name="周末上新提醒（演示）", holdout_share=HOLDOUT_SHARE,
+                      attribution_days=ATTRIBUTION_DAYS)
+    launched = launch_campaign(session, actor=actor, rng=rng,
+                               send_at=local_at(send_day, "12:00"), spec=spec)
+    arms = draw_conversions(session, rng, campaign_id=launched.campaign_id,
+                            send_at=launched.send_at)
+    return CampaignPlanted(**asdict(launched), arms=arms)
 
 
 def _audience(session: Session, rng: np.random.Generator, *, send_at: datetime,
@@ -175,10 +213,14 @@ def _audience(session: Session, rng: np.random.Generator, *, send_at: datetime,
     return sorted(agreed[:wanted - without] + others[:without])
 
 
-def _conversions(session: Session, rng: np.random.Generator, *, campaign_id: int,
-                 send_at: datetime) -> dict[str, int]:
-    """Draw each treated and held-out customer's conversion with the planted rate; a
-    converting customer gets one completed order inside the window."""
+def draw_conversions(session: Session, rng: np.random.Generator, *, campaign_id: int,
+                     send_at: datetime,
+                     rates: tuple[float, float] = (TREATED_RATE, HOLDOUT_RATE),
+                     source: str = ORDER_SOURCE,
+                     attribution_days: int = ATTRIBUTION_DAYS) -> dict[str, int]:
+    """Draw each treated and held-out customer's conversion with the planted rate (treated,
+    holdout); a converting customer gets one completed order of ``source`` inside the
+    window."""
     rows = session.execute(select(Delivery.customer_id, Delivery.status, Customer.store_id)
                            .join(Customer, Customer.id == Delivery.customer_id)
                            .where(Delivery.campaign_id == campaign_id,
@@ -190,10 +232,10 @@ def _conversions(session: Session, rng: np.random.Generator, *, campaign_id: int
     products = session.execute(select(Product.sku, Product.price_fen).where(
         Product.is_bait.is_(False), Product.is_private_only.is_(False), Product.price_fen > 0)
         .order_by(Product.sku)).all()
-    window_seconds = ATTRIBUTION_DAYS * 86_400 - 3_600
+    window_seconds = attribution_days * 86_400 - 3_600
     for number, (customer_id, status, store_id) in enumerate(rows):
         arm = "holdout" if status == DeliveryStatus.HOLDOUT.value else "treated"
-        rate = HOLDOUT_RATE if arm == "holdout" else TREATED_RATE
+        rate = rates[1] if arm == "holdout" else rates[0]
         arms[arm] += 1
         converts = rng.random() < rate
         delay = timedelta(seconds=int(rng.integers(600, window_seconds)))
@@ -203,7 +245,7 @@ def _conversions(session: Session, rng: np.random.Generator, *, campaign_id: int
             continue
         at = send_at + delay
         paid = sum(int(price) * quantity for (_, price), quantity in lines)
-        order = Order(source=ORDER_SOURCE, external_order_id=f"cd-{campaign_id}-{number}",
+        order = Order(source=source, external_order_id=f"cd-{campaign_id}-{number}",
                       customer_id=customer_id, store_id=store_id,
                       status=OrderStatus.COMPLETED.value, total_fen=paid, paid_fen=paid,
                       ordered_at=at, paid_at=at, completed_at=at)

@@ -39,6 +39,8 @@ from yutang.demo.groups_data import TRUTH as GROUPS_TRUTH
 from yutang.demo.groups_data import plant_groups
 from yutang.demo.loading import PersonalData, load_plan
 from yutang.demo.models import PlantedTruth
+from yutang.demo.moments_data import TRUTH as MOMENTS_TRUTH
+from yutang.demo.moments_data import plant_moments
 from yutang.demo.offers_data import TRUTH as OFFERS_TRUTH
 from yutang.demo.offers_data import plant_offers
 from yutang.demo.oneid_truth import TRUTH as ONEID_TRUTH
@@ -52,6 +54,8 @@ from yutang.demo.plan import (
     plan_people,
     plan_purchases,
 )
+from yutang.demo.programmes_data import TRUTH as PROGRAMMES_TRUTH
+from yutang.demo.programmes_data import plant_programmes
 from yutang.demo.sealing import Sealer, default_workers
 from yutang.demo.staging import (
     IDENTITIES,
@@ -218,10 +222,15 @@ def _record_truth(
                           seed=options.seed)
     campaigns = plant_campaigns(session, actor=DEMO_ACTOR, seed=options.seed,
                                 end=local_day_start_utc(options.today))
+    programmes = plant_programmes(session, actor=DEMO_ACTOR, seed=options.seed,
+                                  end=local_day_start_utc(options.today))
+    staff_moments = plant_moments(session, actor=DEMO_ACTOR, seed=options.seed,
+                                  end=local_day_start_utc(options.today))
     truth = {**planted_truth(plan, options), ONEID_TRUTH: oneid,
              OFFERS_TRUTH: offers.as_truth(), GROUP_BUY_TRUTH: group_buy.as_truth(),
              FISSION_TRUTH: fission.as_truth(), GROUPS_TRUTH: groups.as_truth(),
-             CAMPAIGNS_TRUTH: campaigns.as_truth()}
+             CAMPAIGNS_TRUTH: campaigns.as_truth(), PROGRAMMES_TRUTH: programmes.as_truth(),
+             MOMENTS_TRUTH: staff_moments.as_truth()}
     session.add_all(PlantedTruth(name=name, value=value) for name, value in truth.items())
     access_service.record_audit(
         session,

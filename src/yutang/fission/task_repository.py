@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yutang.fission.models import (
@@ -208,3 +208,46 @@ def purchase_rights(session: Session, customer_id: int) -> Sequence[FissionRewar
         FissionReward.customer_id == customer_id,
         FissionReward.kind == RewardKind.PURCHASE_RIGHT.value,
         FissionReward.status == RewardStatus.GRANTED.value).order_by(FissionReward.id)).all()
+
+
+# --- results of a task (campaigns.programme_results) ----------------------------------------
+
+
+def participations_of(session: Session, task_id: int, customer_ids: Collection[int]
+                      ) -> Sequence[tuple[int, int, int, datetime]]:
+    """``(participant id, customer id, code id, started at)`` of the customers' participations
+    in the task, oldest first."""
+    if not customer_ids:
+        return []
+    rows = session.execute(
+        select(TaskParticipant.id, TaskParticipant.customer_id, TaskParticipant.code_id,
+               TaskParticipant.started_at)
+        .where(TaskParticipant.task_id == task_id,
+               in_list(TaskParticipant.customer_id, customer_ids))
+        .order_by(TaskParticipant.started_at, TaskParticipant.id)).all()
+    return [(int(pid), int(customer), int(code), at) for pid, customer, code, at in rows]
+
+
+def joined_through(session: Session, code_ids: Collection[int]) -> int:
+    """Friends who joined through the codes (not rejected)."""
+    if not code_ids:
+        return 0
+    return int(session.scalar(select(func.count()).select_from(ReferralEdge).where(
+        in_list(ReferralEdge.code_id, code_ids), ReferralEdge.joined_at.is_not(None),
+        ReferralEdge.status != EdgeStatus.REJECTED.value)) or 0)
+
+
+def granted_rewards_of(session: Session, participant_ids: Collection[int],
+                       code_ids: Collection[int]) -> Sequence[tuple[str, int, str | None]]:
+    """``(kind, points, coupon code)`` of the granted rewards of the participants, and of the
+    commissions paid on first orders of friends who came through the codes."""
+    if not participant_ids:
+        return []
+    through_codes = select(ReferralEdge.id).where(in_list(ReferralEdge.code_id, code_ids))
+    rows = session.execute(
+        select(FissionReward.kind, FissionReward.points, FissionReward.coupon_code)
+        .where(FissionReward.status == RewardStatus.GRANTED.value,
+               or_(in_list(FissionReward.participant_id, participant_ids),
+                   FissionReward.edge_id.in_(through_codes)))
+        .order_by(FissionReward.id)).all()
+    return [(str(kind), int(points or 0), code) for kind, points, code in rows]

@@ -13,6 +13,9 @@ class OffersPolicy:
     """Points earned per whole yuan spent (the fen beyond the last whole yuan earn none)."""
     points_valid_days: int = 365
     """Points expire this many days after they were earned, oldest first."""
+    fen_per_point: int = 1
+    """What a point costs the merchant, in fen (100 points = 1 yuan, the usual 积分抵现 rate):
+    how the results of a programme value the points it rewarded."""
     tier_basis: TierBasis = TierBasis.SPEND
     """Tiers by trailing-12-month spend or by points earned in that time."""
     super_user_spend_fen: int = 2_000_000

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from yutang.campaigns import campaigns as campaign_service
 from yutang.campaigns import content as content_service
-from yutang.campaigns import results, service
+from yutang.campaigns import promotions, results, service
 from yutang.campaigns import segments as segment_service
 from yutang.campaigns.models import (
     CampaignChannel,
@@ -28,7 +28,12 @@ from yutang.campaigns.models import (
     TriggerKind,
 )
 from yutang.campaigns.schemas import CampaignIn
-from yutang.console.pages import campaigns_content, campaigns_follow_ups, campaigns_segments
+from yutang.console.pages import (
+    campaigns_content,
+    campaigns_follow_ups,
+    campaigns_operator_load,
+    campaigns_segments,
+)
 from yutang.console.pages.campaigns_support import (
     decimal,
     group_options,
@@ -50,6 +55,7 @@ router = APIRouter()
 router.include_router(campaigns_segments.router)
 router.include_router(campaigns_content.router)
 router.include_router(campaigns_follow_ups.router)
+router.include_router(campaigns_operator_load.router)
 pages = APIRouter(prefix="/campaigns")
 
 CALENDAR_DAYS = 28
@@ -72,9 +78,26 @@ def campaign_list(request: Request, session: DbSession, active: ConsoleSession) 
     })
 
 
+PROMOTABLE = {"task": "promoted_task_id", "deal": "promoted_deal_id"}
+"""The builder's ``promotes`` choice (``task:<id>`` or ``deal:<id>``) → the campaign field."""
+
+
+def _promotion(choice: str) -> dict[str, int | None]:
+    """The campaign fields of the builder's ``promotes`` choice (empty: promotes nothing)."""
+    fields: dict[str, int | None] = dict.fromkeys(PROMOTABLE.values())
+    kind, _, number = choice.strip().partition(":")
+    if kind:
+        if kind not in PROMOTABLE:
+            raise InvalidInput("unknown programme", fields=["promotes"])
+        fields[PROMOTABLE[kind]] = whole(number, "promotes")
+    return fields
+
+
 def _builder_context(session: DbSession, active: ConsoleSession) -> dict[str, Any]:
     principal = active.principal
+    tasks, deals = promotions.programme_choices(session)
     return {
+        "promotable_tasks": tasks, "promotable_deals": deals,
         "segments": [segment_service.present(item)
                      for item in segment_service.list_segments(session, actor=principal)],
         "contents": [content_service.present(item)
@@ -112,7 +135,7 @@ def create_campaign(
     group_cap_per_week: Field = "", quiet_hours_policy: Field = "defer",
     max_risk_level: Field = "medium", attribution_days: Field = "",
     staff_seconds_per_delivery: Field = "", staff_cost_yuan_per_hour: Field = "",
-    sender_userid: Field = "",
+    sender_userid: Field = "", promotes: Field = "",
 ) -> Response:
     groups = [whole(item, "group_ids") for item in group_ids or [] if item.strip()]
     try:
@@ -139,6 +162,7 @@ def create_campaign(
             "staff_seconds_per_delivery": whole(staff_seconds_per_delivery,
                                                 "staff_seconds_per_delivery", 0),
             "staff_cost_fen_per_hour": staff_cost, "sender_userid": sender_userid,
+            **_promotion(promotes),
         })
     except ValidationError as error:
         raise invalid_form(error) from error

@@ -1,6 +1,7 @@
 """Fission in the console: the metrics (K-factor, steps, depth, share of new customers),
-the fission task builder, the referral tree (ECharts) of any customer or task, and
-partners. Writes go through the same use cases as the API."""
+the fission task builder, a task with its results against the holdout of the campaigns
+promoting it, the referral tree (ECharts) of any customer or task, and partners. Writes go
+through the same use cases as the API."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from yutang.access.roles import Permission
+from yutang.campaigns import programme_results
 from yutang.console.i18n import translate
 from yutang.console.security import ConsoleSession, ConsoleWrite
 from yutang.console.templating import locale_of, render
@@ -78,6 +80,20 @@ def create_task(request: Request, session: DbSession, active: ConsoleWrite,
         raise _invalid(error) from error
     fission.create_task(session, actor=active.principal, data=data)
     return RedirectResponse("/console/fission", status_code=303)
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, session: DbSession, active: ConsoleSession,
+              task_id: int) -> Response:
+    """A task with its results against the holdout of the campaigns promoting it."""
+    principal = active.principal
+    task = fission.task_read(session, actor=principal, task_id=task_id)
+    return render(request, "fission_task.html", {
+        "task": task,
+        "results": programme_results.fission_task_results(session, actor=principal,
+                                                          task_id=task.id)
+        if principal.can(Permission.ANALYTICS_READ) else None,
+    })
 
 
 def _chart(request: Request, node: fission.TreeNode, root_label: str) -> dict[str, Any]:

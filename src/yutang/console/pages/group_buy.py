@@ -1,6 +1,7 @@
 """Group-buy, bargains and the store fission leaderboard in the console: deals (stock, sold,
-teams by status), a deal's teams and its bait-to-full conversion, bargains, and the store KPI
-leaderboard by day, week or month. Writes go through the same use cases as the API."""
+teams by status), a deal's teams, its bait-to-full conversion and its results against the
+holdout of the campaigns promoting it, bargains, and the store KPI leaderboard by day, week
+or month. Writes go through the same use cases as the API."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from yutang.access.roles import Permission
+from yutang.campaigns import programme_results
 from yutang.console.security import ConsoleSession, ConsoleWrite
 from yutang.console.templating import render
 from yutang.fission import bargain as bargains
@@ -85,6 +87,9 @@ def deal_page(request: Request, session: DbSession, active: ConsoleSession, deal
         "teams": group_buy.teams_of_deal(session, actor=principal, deal_id=deal_id,
                                          status=chosen, limit=100),
         "conversion": conversion,
+        "results": programme_results.group_buy_deal_results(session, actor=principal,
+                                                            deal_id=deal_id)
+        if principal.can(Permission.ANALYTICS_READ) else None,
     })
 
 

@@ -1,0 +1,271 @@
+"""The operator-load report on a constructed week (ISO week 2026-W50, Asia/Shanghai): exact
+tasks to confirm, deliveries, customers and groups reached, follow-ups done, minutes and
+customers per staff hour per staff member and in total; per campaign the confirmations per
+1,000 recipients and the flag of per-customer variables; what lies outside the week or was
+not sent does not count; a store manager sees their store's staff. Then the same figures over
+the API and on the console page (both backends)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.campaigns.support import approved_content, new_customer, new_store
+from tests.support.console import logged_in
+from tests.support.factories import SYSTEM, make_api_key, make_user
+from yutang.access.errors import RoleNotAllowed
+from yutang.access.roles import ActorKind, Principal, Role
+from yutang.access.service import principal_for_user
+from yutang.campaigns import follow_ups
+from yutang.campaigns.follow_ups_models import FollowUpTask
+from yutang.campaigns.follow_ups_schemas import FollowUpRuleIn
+from yutang.campaigns.models import Campaign, CampaignRun, Delivery
+from yutang.campaigns.operator_load import operator_load, week_monday
+from yutang.campaigns.operator_load_schemas import ActionSeconds
+from yutang.kit.errors import InvalidInput
+from yutang.org.models import Store
+
+MONDAY = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)  # 2026-12-07 00:00 in Shanghai
+WEEK = "2026-W50"
+_customer_ids = itertools.count(500_000)
+
+
+def _run(db: Session, campaign_id: int) -> int:
+    run = CampaignRun(campaign_id=campaign_id, occurrence=f"o{next(_customer_ids)}",
+                      planned_for=MONDAY)
+    db.add(run)
+    db.flush()
+    return run.id
+
+
+def _sent(db: Session, campaign_id: int, run_id: int, *, sender: str | None,
+          message_ref: str | None, count: int, at: datetime, group: bool = False,
+          status: str = "sent", planned: datetime | None = None,
+          customer_ids: list[int] | None = None) -> list[int]:
+    ids = customer_ids or [next(_customer_ids) for _ in range(count)]
+    for recipient in ids:
+        db.add(Delivery(campaign_id=campaign_id, run_id=run_id,
+                        customer_id=None if group else recipient,
+                        group_id=recipient if group else None, status=status,
+                        not_before=planned or at, sent_at=at if status == "sent" else None,
+                        message_ref=message_ref, sender_userid=sender))
+    db.flush()
+    return ids
+
+
+def _done(db: Session, rule_id: int, store: Store, assignee: int, at: datetime,
+          status: str = "done") -> None:
+    customer = new_customer(db, store)
+    db.add(FollowUpTask(rule_id=rule_id, occurrence=f"c{customer.id}", customer_id=customer.id,
+                        store_id=store.id, assignee_id=assignee, status=status,
+                        due_at=at, completed_at=at, outcome="reached" if status == "done"
+                        else None))
+    db.flush()
+
+
+def _campaign(db: Session, name: str, channel: str, body: str) -> Campaign:
+    made = Campaign(name=name, channel=channel, status="active", schedule_kind="once",
+                    audience_kind="groups" if channel == "wecom_group" else "segment",
+                    content_id=approved_content(db, body).id, send_at=MONDAY)
+    db.add(made)
+    db.flush()
+    return made
+
+
+def _week(db: Session) -> dict[str, Any]:
+    """Staff a (WeCom ``staff-a``, store one), b (``staff-b``, store two), c (no WeCom id,
+    store two: follow-ups only); four campaigns sending in the week and around it."""
+    one, two = new_store(db), new_store(db)
+    a = make_user(db, "staff-a", Role.STAFF, one)
+    a.display_name = "王店员"
+    b = make_user(db, "staff-b", Role.STAFF, two)
+    c = make_user(db, "staff-c", Role.STAFF, two)
+    c.wecom_userid = None
+    manager = make_user(db, "manager-one", Role.STORE_MANAGER, one)
+    shared = _campaign(db, "周二上新", "wecom_single", "本周新品到店")
+    personal = _campaign(db, "到账提醒", "wecom_single", "{name}您好，{coupon}已到账")
+    groups = _campaign(db, "群发", "wecom_group", "{name}群公告")  # no customer in a group
+    demo = _campaign(db, "演示", "wecom_single", "演示")
+    tuesday, wednesday = MONDAY + timedelta(days=1, hours=4), MONDAY + timedelta(days=2)
+    run = _run(db, shared.id)
+    _sent(db, shared.id, run, sender="staff-a", message_ref="msg-a1", count=20, at=tuesday)
+    _sent(db, shared.id, run, sender="staff-a", message_ref="msg-a2", count=10, at=tuesday)
+    _sent(db, shared.id, run, sender="staff-a", message_ref="msg-a2", count=1, at=tuesday,
+          planned=tuesday - timedelta(days=10))  # sent late: counts in the week it went out
+    overlap = _sent(db, shared.id, run, sender="staff-b", message_ref="msg-b1", count=5,
+                    at=wednesday)
+    # Outside: refused by WeCom, sent the week before, after the week, still planned.
+    _sent(db, shared.id, run, sender="staff-a", message_ref="msg-a1", count=1, at=tuesday,
+          status="failed")
+    _sent(db, shared.id, run, sender="staff-a", message_ref="msg-old", count=3,
+          at=MONDAY - timedelta(seconds=1))
+    _sent(db, shared.id, run, sender="staff-b", message_ref="msg-next", count=2,
+          at=MONDAY + timedelta(days=7))
+    _sent(db, shared.id, run, sender=None, message_ref=None, count=4, at=tuesday,
+          status="planned")
+    run = _run(db, personal.id)
+    for number, customer_id in enumerate([overlap[0], *(next(_customer_ids) for _ in range(3))]):
+        _sent(db, personal.id, run, sender="staff-b", message_ref=f"msg-p{number}", count=1,
+              at=wednesday, customer_ids=[customer_id])
+    _sent(db, groups.id, _run(db, groups.id), sender="staff-a", message_ref="msg-g1", count=3,
+          at=wednesday, group=True)
+    _sent(db, demo.id, _run(db, demo.id), sender=None, message_ref=None, count=2, at=tuesday)
+    rule = follow_ups.create_rule(db, actor=SYSTEM, data=FollowUpRuleIn(
+        name="首单回访", kind="first_order", content_id=approved_content(db, "回访话术").id,
+        days=3))
+    for moment in (tuesday, wednesday):
+        _done(db, rule.id, one, a.id, moment)
+    _done(db, rule.id, one, a.id, MONDAY - timedelta(hours=1))  # last week
+    _done(db, rule.id, one, a.id, tuesday, status="skipped")
+    for _ in range(3):
+        _done(db, rule.id, two, c.id, wednesday)
+    return {"a": a.id, "b": b.id, "c": c.id, "manager": manager, "store": one,
+            "shared": shared.id,
+            "personal": personal.id, "groups": groups.id, "demo": demo.id}
+
+
+def _staff_row(userid: str | None, user_id: int | None, name: str, *figures: Any) -> dict[str, Any]:
+    keys = ("tasks_to_confirm", "deliveries_sent", "customers_reached", "groups_reached",
+            "follow_ups_done", "staff_minutes", "customers_per_staff_hour")
+    return {"staff_userid": userid, "user_id": user_id, "name": name, **dict(zip(keys, figures,
+                                                                               strict=True))}
+
+
+def _expected(week: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "week": WEEK, "starts_at": MONDAY, "ends_at": MONDAY + timedelta(days=7),
+        "seconds": {"confirm_task": 30, "follow_up": 300}, "staff_members": 3,
+        "staff": [
+            # b: one shared task and four personalised ones; 9 sent to 8 customers.
+            _staff_row("staff-b", week["b"], "staff-b", 5, 9, 8, 0, 0, 2.5, 192.0),
+            # a: two shared tasks (31 customers) and one group task (3 groups); 2 follow-ups:
+            # (3 × 30 + 2 × 300) / 60 = 11.5 minutes; 31 / (11.5 / 60) customers an hour.
+            _staff_row("staff-a", week["a"], "王店员", 3, 34, 31, 3, 2, 11.5, 161.74),
+            _staff_row(None, week["c"], "staff-c", 0, 0, 0, 0, 3, 15.0, 0.0),
+            _staff_row(None, None, "", 0, 2, 2, 0, 0, 0.0, None),
+        ],
+        # 41 customers: 31 + 8 + 2; (8 × 30 + 5 × 300) / 60 = 29 minutes.
+        "total": _staff_row(None, None, "", 8, 45, 41, 3, 5, 29.0, 84.83),
+        "campaigns": [
+            {"campaign_id": week["personal"], "recipients": 4, "confirmations": 4,
+             "confirmations_per_1000_recipients": 1000.0, "staff_members": 1,
+             "per_customer_variables": ["name", "coupon"], "one_task_per_recipient": True},
+            {"campaign_id": week["shared"], "recipients": 36, "confirmations": 3,
+             "confirmations_per_1000_recipients": 83.33, "staff_members": 2,
+             "per_customer_variables": [], "one_task_per_recipient": False},
+            {"campaign_id": week["groups"], "recipients": 3, "confirmations": 1,
+             "confirmations_per_1000_recipients": 333.33, "staff_members": 1,
+             "per_customer_variables": [], "one_task_per_recipient": False},
+            {"campaign_id": week["demo"], "recipients": 2, "confirmations": 0,
+             "confirmations_per_1000_recipients": 0.0, "staff_members": 0,
+             "per_customer_variables": [], "one_task_per_recipient": False},
+        ],
+    }
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    return report | {"campaigns": [{key: value for key, value in item.items()
+                                    if key not in ("name", "channel")}
+                                   for item in report["campaigns"]]}
+
+
+def test_the_report_counts_a_constructed_week_exactly(db: Session) -> None:
+    week = _week(db)
+    report = operator_load(db, actor=SYSTEM, week=WEEK)
+    assert _comparable(report.model_dump()) == _expected(week)
+
+    cheaper = operator_load(db, actor=SYSTEM, week=WEEK,
+                            seconds=ActionSeconds(confirm_task=60, follow_up=0))
+    assert [(row.name, row.staff_minutes) for row in cheaper.staff] == [
+        ("staff-b", 5.0), ("王店员", 3.0), ("staff-c", 0.0), ("", 0.0)]
+    assert cheaper.total.staff_minutes == 8.0
+    assert operator_load(db, actor=SYSTEM, week="2026-W52").total.deliveries_sent == 0
+
+    manager = principal_for_user(week["manager"])
+    mine = operator_load(db, actor=manager, week=WEEK)
+    assert [(row.staff_userid, row.tasks_to_confirm, row.follow_ups_done)
+            for row in mine.staff] == [("staff-a", 3, 2)]
+    assert (mine.total.tasks_to_confirm, mine.total.customers_reached) == (3, 31)
+    assert [(item.campaign_id, item.recipients) for item in mine.campaigns] == [
+        (week["shared"], 31), (week["groups"], 3)]
+
+
+def test_weeks_are_iso_weeks_in_shanghai(db: Session) -> None:
+    assert week_monday("2026-W50").isoformat() == "2026-12-07"
+    assert week_monday("2026-W01").isoformat() == "2025-12-29"
+    sunday_night = datetime(2026, 12, 13, 15, 59, tzinfo=UTC)  # Sunday 23:59 in Shanghai
+    assert week_monday(None, now=sunday_night).isoformat() == "2026-12-07"
+    assert week_monday(None, now=sunday_night + timedelta(minutes=1)).isoformat() == "2026-12-14"
+    for bad in ("2026-50", "2026-W54", "W50", "2026-W5"):
+        with pytest.raises(InvalidInput):
+            week_monday(bad)
+    staff = Principal(kind=ActorKind.USER, id=None, name="staff", role=Role.STAFF)
+    with pytest.raises(RoleNotAllowed):
+        operator_load(db, actor=staff, week=WEEK)
+
+
+def test_the_report_over_the_api(client: TestClient, db: Session) -> None:
+    week = _week(db)
+    headers = {"Authorization": f"Bearer {make_api_key(db, Role.HQ_OPERATOR)}"}
+    db.commit()
+    answer = client.get("/api/v1/campaigns/operator-load", params={"week": WEEK},
+                        headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    expected = _expected(week)
+    expected |= {"starts_at": "2026-12-06T16:00:00Z", "ends_at": "2026-12-13T16:00:00Z"}
+    body["starts_at"], body["ends_at"] = (body["starts_at"].replace("+00:00", "Z"),
+                                          body["ends_at"].replace("+00:00", "Z"))
+    assert _comparable(body) == expected
+    custom = client.get("/api/v1/campaigns/operator-load", headers=headers, params={
+        "week": WEEK, "confirm_task_seconds": 60, "follow_up_seconds": 0}).json()
+    assert custom["total"]["staff_minutes"] == 8.0
+    bad = client.get("/api/v1/campaigns/operator-load", params={"week": "2026-53x"},
+                     headers=headers)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_input"
+    assert client.get(f"/api/v1/campaigns/{week['shared']}",
+                      headers=headers).json()["id"] == week["shared"]
+    staff = {"Authorization": f"Bearer {make_api_key(db, Role.STAFF, week['store'])}"}
+    db.commit()
+    assert client.get("/api/v1/campaigns/operator-load", headers=staff).status_code == 403
+
+
+def _cell(html: str, row: str, name: str) -> str:
+    match = re.search(rf'{row}.*?data-testid="{name}">([^<]*)<', html, re.S)
+    assert match is not None, (row, name)
+    return match.group(1).strip()
+
+
+def test_the_console_page_shows_the_week(client: TestClient, db: Session) -> None:
+    week = _week(db)
+    make_user(db, "hq_load", Role.HQ_OPERATOR)
+    logged_in(client, "hq_load")
+    page = client.get("/console/campaigns/operator-load", params={"week": WEEK})
+    assert page.status_code == 200
+    html = page.text
+    assert 'data-week="2026-W50"' in html and "运营工作量" in html
+    assert _cell(html, 'data-staff="staff-a"', "tasks") == "3"
+    assert _cell(html, 'data-staff="staff-a"', "customers") == "31"
+    assert _cell(html, 'data-staff="staff-a"', "minutes") == "11.5"
+    assert _cell(html, 'data-staff="staff-b"', "per-hour") == "192.0"
+    assert _cell(html, f'data-user-id="{week["c"]}"', "follow-ups") == "3"
+    assert _cell(html, 'data-testid="operator-load-total"', "tasks") == "8"
+    assert _cell(html, 'data-testid="operator-load-total"', "minutes") == "29.0"
+    personal = f'data-campaign-id="{week["personal"]}" data-one-task-per-recipient="true"'
+    assert _cell(html, personal, "per-1000") == "1,000.00"
+    assert "{name} {coupon}" in html
+    assert f'data-campaign-id="{week["shared"]}" data-one-task-per-recipient="false"' in html
+    assert 'href="/console/campaigns/operator-load" aria-current="page"' in html
+    client.cookies.set("yutang_locale", "en")
+    english = client.get("/console/campaigns/operator-load",
+                         params={"week": WEEK, "confirm_task": "60", "follow_up": "0"})
+    assert "Operator load" in english.text
+    assert _cell(english.text, 'data-testid="operator-load-total"', "minutes") == "8.0"
+    bad = client.get("/console/campaigns/operator-load", params={"week": "2026-W99"})
+    assert bad.status_code == 422 and "The input is not valid." in bad.text
