@@ -17,9 +17,11 @@ from tests.support.factories import SYSTEM
 from yutang.campaigns import results
 from yutang.campaigns.holdout import is_held_out
 from yutang.campaigns.models import Campaign, Delivery, DeliveryStatus
+from yutang.campaigns.operator_load import operator_load, week_name
 from yutang.demo.campaigns_data import ORDER_SOURCE
 from yutang.demo.generator import DemoOptions, generate_demo
 from yutang.demo.models import PlantedTruth
+from yutang.kit.clock import to_local
 from yutang.kit.db import create_engine
 from yutang.migrate import upgrade
 from yutang.pool.models import Customer, Order
@@ -76,4 +78,14 @@ def test_results_recover_the_campaign_the_demo_planted(tmp_path: Path) -> None:
             Customer.merged_into_id.is_(None))) or 0)
         assert len(orders) <= 0.005 * customers
         check_programmes(session)  # the fission task and group-buy deal it promoted
+
+        # Its text names the customer, so the operator-load report of its week counts one
+        # WeCom confirmation per customer sent, all by the campaign's account.
+        load = operator_load(session, actor=SYSTEM, week=week_name(
+            to_local(campaign.send_at).date()), now=campaign.send_at)
+        line = next(item for item in load.campaigns if item.campaign_id == campaign.id)
+        assert (line.recipients, line.confirmations) == (truth["treated"], truth["treated"])
+        assert line.one_task_per_recipient and line.per_customer_variables == ["name"]
+        sender = next(item for item in load.staff if item.staff_userid == "demo-hq")
+        assert sender.deliveries_sent >= truth["treated"]
     engine.dispose()

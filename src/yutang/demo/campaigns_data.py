@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import String, cast, exists, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from yutang.access.roles import Principal
@@ -146,11 +146,17 @@ def launch_campaign(session: Session, *, actor: Principal, rng: np.random.Genera
     summaries = campaigns_service.plan_due(session, now=send_at - timedelta(hours=1))
     plan = summaries[0].model_dump(mode="json", include={"audience", "planned", "holdout",
                                                            "suppressed", "suppressed_by"})
+    # As the sender would have sent it from the campaign's account: one WeCom task for
+    # identical messages, one per customer when the text is personalised (operator load)
+    personalised = content_service.per_customer_variables(
+        content_service.variables_of(spec.body))
+    message_ref: Any = (literal("demo-") + cast(Delivery.id, String) if personalised
+                        else literal(f"demo-{campaign.id}"))
     session.execute(update(Delivery).where(
         Delivery.campaign_id == campaign.id,
         Delivery.status == DeliveryStatus.PLANNED.value).values(
         status=DeliveryStatus.SENT.value, sent_at=send_at, attempts=1,
-        message_ref="demo"))
+        message_ref=message_ref, sender_userid=campaign.sender_userid))
     campaign_service.set_status(session, actor=actor, campaign_id=campaign.id,
                                 status=CampaignStatus.COMPLETED)
     return Launched(campaign_id=campaign.id, segment_id=segment.id, content_id=content.id,
