@@ -86,10 +86,15 @@ def record_scan(session: Session, code_id: int, customer_id: int, at: datetime) 
 
 @cache
 def _code_memberships() -> Select[int, int, str]:
+    # The customer's rows drive (the customer index), each row's group checked by its key: a
+    # correlated look-up rather than a join, so no statistics can turn it around. Joined,
+    # PostgreSQL probed the member table once per group of the code when the code's groups
+    # were under-estimated (a new code, not analysed yet): 2.6 ms a scan at 400 groups.
+    code_of_group = (select(GROUPS.c.code_id).where(GROUPS.c.id == MEMBERS.c.group_id)
+                     .scalar_subquery())
     return (select(MEMBERS.c.id, MEMBERS.c.group_id, MEMBERS.c.status)
-            .join(GROUPS, GROUPS.c.id == MEMBERS.c.group_id)
             .where(MEMBERS.c.customer_id == bindparam("p_customer_id"),
-                   GROUPS.c.code_id == bindparam("p_code_id"))
+                   code_of_group == bindparam("p_code_id"))
             .order_by(MEMBERS.c.id.desc()))
 
 
