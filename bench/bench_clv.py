@@ -11,14 +11,20 @@ continuous time, same-day purchases then merged by both tools), then times in th
   ``GammaGammaFitter.fit`` on the repeat customers, P(alive), expected purchases in 39
   weeks and ``customer_lifetime_value`` (12 months, 1% a month, freq "W").
 
-Prints both timings, the speed-up, and both parameter sets beside the planted ones.
+- pymc-marketing (the second baseline, with ``--pymc-python``: the interpreter of a virtualenv
+  that has it, see ``clv_pymc_marketing.py``): the same steps, both models fitted by MAP with
+  flat priors, so its estimate is the maximum-likelihood one.
+
+Prints the timings, the speed-ups, and the parameter sets beside the planted ones.
 
     python bench/bench_clv.py [--customers 1000000] [--seed 7] [--skip-lifetimes]
+                              [--pymc-python .venv-pymc/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -109,6 +115,17 @@ def lifetimes_end_to_end(path: Path) -> tuple[float, dict[str, float], Any]:
     return elapsed, parameters, summary
 
 
+def pymc_marketing_end_to_end(python: str, path: Path, warm_up: Path,
+                              out: Path) -> tuple[float, dict[str, float], pl.DataFrame]:
+    """In the other virtualenv's interpreter (see ``clv_pymc_marketing.py``)."""
+    script = Path(__file__).resolve().parent / "clv_pymc_marketing.py"
+    answer = subprocess.run([python, str(script), str(path), str(warm_up), str(out)],
+                            check=True, capture_output=True, text=True)
+    figures = json.loads(answer.stdout.strip().splitlines()[-1])
+    table = pl.read_csv(out, schema_overrides={"customer_id": pl.String})
+    return float(figures["seconds"]), dict(figures["parameters"]), table
+
+
 def time_command(path: Path, out: Path) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "yutang", "clv", "--transactions", str(path),
@@ -121,6 +138,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-lifetimes", action="store_true")
+    parser.add_argument("--pymc-python", help="a Python that has pymc-marketing")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -149,34 +167,47 @@ def main() -> None:
             theirs_seconds, theirs, summary = lifetimes_end_to_end(path)
             print(f"lifetimes end to end: {theirs_seconds:8.2f} s")
             print(f"speed-up: {theirs_seconds / ours_seconds:.1f}x")
-            compare_tables(table, summary)
+            compare_tables(table, _lifetimes_table(summary))
+        pymc: dict[str, float] = dict.fromkeys(ours, float("nan"))
+        if options.pymc_python:
+            pymc_seconds, pymc, pymc_table = pymc_marketing_end_to_end(
+                options.pymc_python, path, warm_up, Path(folder) / "pymc.csv")
+            print(f"pymc-marketing (MAP) end to end: {pymc_seconds:8.2f} s")
+            print(f"speed-up: {pymc_seconds / ours_seconds:.1f}x")
+            compare_tables(table, pymc_table)
 
     planted = {"r": PROCESS.r, "alpha": PROCESS.alpha, "a": PROCESS.a, "b": PROCESS.b,
                "p": ORDER_VALUES.p, "q": ORDER_VALUES.q, "v": ORDER_VALUES.v / 100.0}
-    print(f"{'parameter':>9} {'planted':>12} {'yutang':>14} {'lifetimes':>14} {'relative':>10}")
+    print(f"{'parameter':>9} {'planted':>12} {'yutang':>14} {'lifetimes':>14} {'relative':>10}"
+          f" {'pymc-mkt':>14} {'relative':>10}")
     for name, value in ours.items():
-        other = theirs[name]
+        other, third = theirs[name], pymc.get(name, float("nan"))
         print(f"{name:>9} {planted[name]:>12.6g} {value:>14.8g} {other:>14.8g} "
-              f"{abs(value / other - 1):>10.1e}")
+              f"{abs(value / other - 1):>10.1e} {third:>14.8g} {abs(value / third - 1):>10.1e}")
     print("(planted v is in yuan; amounts were drawn in fen and written in yuan. Days are whole "
           "days, so the fitted BG/NBD differs slightly from the continuous-time truth.)")
 
 
-def compare_tables(table: pl.DataFrame, summary: Any) -> None:
-    """Largest relative difference per output column, customers matched by id."""
-    theirs = pl.DataFrame({
+def _lifetimes_table(summary: Any) -> pl.DataFrame:
+    return pl.DataFrame({
         "customer_id": pl.Series(summary.index.to_numpy().astype(str), dtype=pl.String),
-        **{f"{column}_lt": summary[column].to_numpy(dtype=float)
+        **{column: summary[column].to_numpy(dtype=float)
            for column in ("frequency", "recency", "monetary_value", "p_alive",
                           "expected_purchases", "clv")},
     })
-    joined = table.join(theirs, on="customer_id")
-    print(f"customers: yutang {table.height:,}, lifetimes {theirs.height:,}, "
+
+
+def compare_tables(table: pl.DataFrame, theirs: pl.DataFrame) -> None:
+    """Largest relative difference per output column the other side has, customers matched
+    by id."""
+    joined = table.join(theirs, on="customer_id", suffix="_other")
+    print(f"customers: yutang {table.height:,}, other {theirs.height:,}, "
           f"matched {joined.height:,}")
-    for column in ("frequency", "recency", "monetary_value", "p_alive",
-                   "expected_purchases", "clv"):
+    for column in theirs.columns:
+        if column == "customer_id":
+            continue
         ours = joined.get_column(column).to_numpy().astype(float)
-        other = joined.get_column(f"{column}_lt").to_numpy().astype(float)
+        other = joined.get_column(f"{column}_other").to_numpy().astype(float)
         scale = np.maximum(np.abs(other), 1e-300)
         print(f"  {column:>18}: max relative difference {np.max(np.abs(ours - other) / scale):.1e}")
 
