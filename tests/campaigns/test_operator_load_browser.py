@@ -1,0 +1,72 @@
+"""The operator-load page in real headless Chromium: an HQ operator opens it from the campaign
+tabs, picks ISO week 2026-W50 in the week field and reads each staff member's tasks to confirm
+and minutes, and the flag of the campaign whose text forces one task per customer; the week
+before holds what fell just before its Monday; the page reads the same in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.campaigns.operator_load_support import WEEK, constructed_week
+from tests.conftest import TEST_DATA_KEY
+from tests.support.browser import chromium
+from tests.support.factories import PASSWORD, make_user
+from tests.support.live_server import live_server
+from yutang.access.roles import Role
+from yutang.config import Settings
+from yutang.kit.db import create_engine, make_session_factory, unit_of_work
+from yutang.migrate import upgrade
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_operator_reads_a_week_of_staff_work(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'operator-load-browser.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        week = constructed_week(session)
+        make_user(session, "load_hq", Role.HQ_OPERATOR)
+    engine.dispose()
+    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
+                        data_key_file=tmp_path / "unused.key")
+    with live_server(settings) as base, chromium() as browser:
+        page = browser.new_page(locale="zh-CN")
+        page.goto(f"{base}/console/login")
+        page.fill("input[name=username]", "load_hq")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/console/")
+        page.goto(f"{base}/console/campaigns")
+        page.click("text=运营工作量")
+        page.wait_for_selector("[data-testid=operator-load-week]")
+        page.fill("input[name=week]", WEEK)
+        page.click("[data-testid=operator-load-form] button[type=submit]")
+        page.wait_for_selector(f"[data-testid=operator-load-week][data-week='{WEEK}']")
+        staff_a = page.locator("tr[data-staff='staff-a']")
+        assert staff_a.locator("[data-testid=tasks]").inner_text() == "3"
+        assert staff_a.locator("[data-testid=minutes]").inner_text() == "11.5"
+        total = page.locator("[data-testid=operator-load-total]")
+        assert total.locator("[data-testid=tasks]").inner_text() == "8"
+        assert total.locator("[data-testid=minutes]").inner_text() == "29.0"
+        personal = page.locator(f"tr[data-campaign-id='{week['personal']}']")
+        assert personal.get_attribute("data-one-task-per-recipient") == "true"
+        shared = page.locator(f"tr[data-campaign-id='{week['shared']}']")
+        assert shared.get_attribute("data-one-task-per-recipient") == "false"
+
+        page.click("text=上一周")
+        page.wait_for_selector("[data-testid=operator-load-week][data-week='2026-W49']")
+        before = page.locator("[data-testid=operator-load-total]")
+        # the week before: one task of three customers sent a second before Monday, and one
+        # follow-up an hour before it
+        assert before.locator("[data-testid=tasks]").inner_text() == "1"
+        assert before.locator("[data-testid=customers]").inner_text() == "3"
+        assert before.locator("[data-testid=follow-ups]").inner_text() == "1"
+
+        page.click("text=English")
+        page.goto(f"{base}/console/campaigns/operator-load?week={WEEK}")
+        assert "Operator load" in page.inner_text("h1")
+        assert page.locator("[data-testid=operator-load-total] [data-testid=tasks]"
+                            ).inner_text() == "8"
