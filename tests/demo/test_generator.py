@@ -6,7 +6,6 @@ The generator writes in its own transaction, so every test builds a fresh migrat
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, Select, func, select, text
 from sqlalchemy.orm import Session
 
+from tests.support.databases import migrated_database
 from tests.support.factories import SYSTEM, make_customer
-from tests.support.postgres import create_database
 from yutang.access.models import AuditEntry, User
 from yutang.access.roles import Role
 from yutang.demo.campaigns_data import ORDER_SOURCE as CAMPAIGN_ORDER_SOURCE
@@ -38,7 +37,6 @@ from yutang.demo.sealing import SealJob, seal
 from yutang.fission.group_buy_models import GROUP_BUY_ORDER_SOURCE
 from yutang.kit.crypto import get_protector, normalize_name, normalize_phone
 from yutang.kit.db import create_engine, is_sqlite
-from yutang.migrate import upgrade
 from yutang.org.models import Region, Store
 from yutang.pool import oneid
 from yutang.pool import service as pool_service
@@ -67,14 +65,7 @@ SMALL = DemoOptions(customers=300, stores=3, seed=7)
 
 
 def _fresh_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / f'demo-{uuid.uuid4().hex[:8]}.db'}"
-    else:
-        base = str(request.getfixturevalue("postgres_base_url"))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        url = create_database(base, f"yutang_demo_{worker}_{uuid.uuid4().hex[:8]}")
-    upgrade(url)
-    return url
+    return migrated_database(backend, tmp_path, f"demo_{uuid.uuid4().hex[:8]}", request)
 
 
 @pytest.fixture

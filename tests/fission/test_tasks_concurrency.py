@@ -6,7 +6,6 @@ one edge, the other gets ``already_referred``."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +18,13 @@ from sqlalchemy import func, select
 
 from tests.conftest import BACKENDS
 from tests.offers.support import make_customers, threshold_template
+from tests.support.databases import migrated_database
 from tests.support.factories import make_api_key, make_store
-from tests.support.postgres import create_database
 from tests.support.server_process import server_process
 from yutang.access.roles import Role
 from yutang.fission import referral_service
 from yutang.fission.models import FissionReward, ReferralEdge, TaskParticipant
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
 from yutang.offers.models import Coupon
 
 pytestmark = pytest.mark.slow
@@ -46,13 +44,8 @@ class Shop:
 @pytest.fixture(scope="module", params=BACKENDS)
 def shop(request: pytest.FixtureRequest,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('fission') / 'tasks.db'}"
-    else:
-        base = str(request.getfixturevalue("postgres_base_url"))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        database_url = create_database(base, f"yutang_fission_{worker}")
-    upgrade(database_url)
+    database_url = migrated_database(request.param, tmp_path_factory.mktemp("fission"),
+                                     "fission", request)
     engine = create_engine(database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:

@@ -5,7 +5,6 @@ more groups than needed; the same 500 scanning again at once all get the group t
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +18,13 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import BACKENDS
 from tests.groups.support import make_customers, make_shop
+from tests.support.databases import migrated_database
 from tests.support.factories import SYSTEM
-from tests.support.postgres import create_database
 from tests.support.server_process import server_process
 from yutang.groups import service
 from yutang.groups.models import Group, GroupCodeScan, GroupMember
 from yutang.groups.schemas import GroupCodeCreate, GroupCreate, MemberIn
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +47,8 @@ class Setup:
 @pytest.fixture(scope="module", params=BACKENDS)
 def setup(request: pytest.FixtureRequest,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('groups') / 'routing.db'}"
-    else:
-        base = str(request.getfixturevalue("postgres_base_url"))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        database_url = create_database(base, f"yutang_groups_{worker}")
-    upgrade(database_url)
+    database_url = migrated_database(request.param, tmp_path_factory.mktemp("groups"),
+                                     "groups", request)
     engine = create_engine(database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:

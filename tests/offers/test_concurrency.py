@@ -7,7 +7,6 @@ Also: different coupons on one order at once stack as the rules say, and one red
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +25,11 @@ from tests.offers.support import (
     make_order,
     threshold_template,
 )
+from tests.support.databases import migrated_database
 from tests.support.factories import make_api_key, make_store
-from tests.support.postgres import create_database
 from tests.support.server_process import server_process
 from yutang.access.roles import Role
 from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
 from yutang.offers.models import Coupon, CouponEvent, LedgerTransaction
 from yutang.pool.models import Customer
 
@@ -53,13 +51,8 @@ class Shop:
 def shop(request: pytest.FixtureRequest,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """One server process per backend for the module, on a database of its own."""
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('offers') / 'concurrency.db'}"
-    else:
-        base = str(request.getfixturevalue("postgres_base_url"))
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        database_url = create_database(base, f"yutang_offers_{worker}")
-    upgrade(database_url)
+    database_url = migrated_database(request.param, tmp_path_factory.mktemp("offers"),
+                                     "offers", request)
     engine = create_engine(database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
