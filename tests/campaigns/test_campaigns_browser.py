@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 
 from tests.campaigns.support import new_customer, new_store, order
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.campaigns import service
@@ -49,11 +49,7 @@ def test_hq_builds_a_segment_content_and_a_campaign_and_reads_its_results(
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_campaigns")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_campaigns")
         page.click("nav.sidebar >> text=人群与活动")
         page.wait_for_selector("[data-testid=campaign-table]")
 

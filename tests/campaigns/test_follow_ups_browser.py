@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tests.campaigns.support import approved_content, new_customer, new_store, order
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, SYSTEM, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import SYSTEM, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.campaigns import follow_ups
@@ -53,11 +53,7 @@ def test_staff_work_follow_ups_on_a_phone_and_the_manager_sees_completion(
     next_day = (to_local(utcnow()) + timedelta(days=3)).date().isoformat()
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN", viewport=PHONE)
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "fu_staff")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "fu_staff")
         page.click("nav.sidebar >> text=回访")
         page.wait_for_selector("[data-testid=follow-up-count][data-count='2']")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -81,11 +77,7 @@ def test_staff_work_follow_ups_on_a_phone_and_the_manager_sees_completion(
         assert closed.inner_text() == f"已完成 · 已联系上 · 周末来店取货 · 下次 {next_day}"
 
         manager = browser.new_page(locale="zh-CN")
-        manager.goto(f"{base}/console/login")
-        manager.fill("input[name=username]", "fu_manager")
-        manager.fill("input[name=password]", PASSWORD)
-        manager.click("button[type=submit]")
-        manager.wait_for_url(f"{base}/console/")
+        log_in(manager, base, "fu_manager")
         end = (to_local(utcnow()) + timedelta(days=7)).date().isoformat()
         manager.goto(f"{base}/console/follow-ups/team?end={end}&start="
                      f"{to_local(utcnow()).date().isoformat()}")

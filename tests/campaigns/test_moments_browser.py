@@ -13,8 +13,8 @@ from sqlalchemy import select
 from tests.campaigns.moments_support import brought_in, moments_content, wecom_contacts
 from tests.campaigns.support import new_store
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.campaigns.moments_models import MomentPost
@@ -45,11 +45,7 @@ def test_hq_creates_a_moments_task_and_staff_post_it_on_a_phone(tmp_path: Path) 
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         hq = browser.new_page(locale="zh-CN")
-        hq.goto(f"{base}/console/login")
-        hq.fill("input[name=username]", "mo_hq")
-        hq.fill("input[name=password]", PASSWORD)
-        hq.click("button[type=submit]")
-        hq.wait_for_url(f"{base}/console/")
+        log_in(hq, base, "mo_hq")
         hq.goto(f"{base}/console/campaigns")
         hq.click("[data-testid=campaigns-tabs] >> text=朋友圈任务")
         hq.wait_for_url(f"{base}/console/campaigns/moments")
@@ -65,11 +61,7 @@ def test_hq_creates_a_moments_task_and_staff_post_it_on_a_phone(tmp_path: Path) 
         detail_url = hq.url
 
         staff = browser.new_page(locale="zh-CN", viewport=PHONE)
-        staff.goto(f"{base}/console/login")
-        staff.fill("input[name=username]", "mo_poster")
-        staff.fill("input[name=password]", PASSWORD)
-        staff.click("button[type=submit]")
-        staff.wait_for_url(f"{base}/console/")
+        log_in(staff, base, "mo_poster")
         staff.click("nav.sidebar >> text=朋友圈")
         staff.wait_for_selector("[data-testid=moment-count][data-count='1']")
         assert staff.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

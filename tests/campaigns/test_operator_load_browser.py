@@ -11,8 +11,8 @@ import pytest
 
 from tests.campaigns.operator_load_support import WEEK, constructed_week
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -34,11 +34,7 @@ def test_an_operator_reads_a_week_of_staff_work(tmp_path: Path) -> None:
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "load_hq")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "load_hq")
         page.goto(f"{base}/console/campaigns")
         page.click("text=运营工作量")
         page.wait_for_selector("[data-testid=operator-load-week]")

@@ -18,8 +18,8 @@ from tests.campaigns.programme_population import (
 )
 from tests.campaigns.support import approved_content, new_customer, new_store, order, segment
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, SYSTEM, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import SYSTEM, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.campaigns.models import Campaign, DeliveryStatus
@@ -56,11 +56,7 @@ def test_the_task_and_deal_pages_show_results_against_the_promoting_holdout(
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_programmes")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_programmes")
 
         page.goto(f"{base}/console/campaigns/new")
         form = page.locator("[data-testid=campaign-form]")

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TEST_DATA_KEY
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, SYSTEM, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import SYSTEM, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -47,11 +47,7 @@ def test_owner_configures_wecom_runs_the_round_trip_and_watches_the_log(
                         wecom_base_url="http://127.0.0.1:9")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "boss")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "boss")
         page.click("nav.sidebar >> text=连接器")
         form = page.locator("[data-testid=wecom-form]")
         form.locator("input[name=corp_id]").fill("wwbrowser0001")

@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import TEST_DATA_KEY
 from tests.fission.group_buy_support import full_price_order, make_shop
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_api_key, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_api_key, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -40,11 +40,7 @@ def test_hq_runs_a_group_buy_and_reads_the_leaderboard(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_group_buy")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_group_buy")
         page.click("nav.sidebar >> text=拼团与砍价")
         page.wait_for_selector("[data-testid=deal-table]")
         form = page.locator("[data-testid=deal-form]")

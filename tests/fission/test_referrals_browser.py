@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import TEST_DATA_KEY
 from tests.offers.support import make_customers
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_api_key, make_store, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_api_key, make_store, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -37,11 +37,7 @@ def test_hq_builds_a_task_and_sees_its_referral_tree(tmp_path: Path) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_fission")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_fission")
         page.click("nav.sidebar >> text=裂变")
         form = page.locator("[data-testid=fission-task-form]")
         form.locator("input[name=name]").fill("邀2位好友送积分")

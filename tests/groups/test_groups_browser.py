@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import TEST_DATA_KEY
 from tests.groups.support import make_shop
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, SYSTEM, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import SYSTEM, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -50,11 +50,7 @@ def test_hq_merges_a_dead_group_and_creates_a_group_code(tmp_path: Path) -> None
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_groups")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_groups")
         page.click("nav.sidebar >> text=社群")
         page.wait_for_selector("[data-testid=group-table]")
         assert page.locator("[data-testid=group-table] tbody tr").count() == 2

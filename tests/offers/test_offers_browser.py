@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import TEST_DATA_KEY
 from tests.offers.support import make_customers, make_order
-from tests.support.browser import chromium
-from tests.support.factories import PASSWORD, make_api_key, make_store, make_user
+from tests.support.browser import chromium, log_in
+from tests.support.factories import make_api_key, make_store, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.config import Settings
@@ -38,11 +38,7 @@ def test_hq_creates_a_coupon_template_and_watches_its_counts(tmp_path: Path) -> 
                         data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
-        page.goto(f"{base}/console/login")
-        page.fill("input[name=username]", "hq_offers")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console/")
+        log_in(page, base, "hq_offers")
         page.click("nav.sidebar >> text=优惠与会员")
         page.wait_for_selector("[data-testid=coupon-template-table]")
         form = page.locator("[data-testid=coupon-template-form]")

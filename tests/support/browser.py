@@ -6,7 +6,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.factories import PASSWORD
 
 CHROMIUM = os.environ.get("YUTANG_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_SWITCHES = [
@@ -30,3 +32,12 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in on the console's login form and wait for the overview."""
+    page.goto(f"{base}/console/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/console/")
