@@ -164,6 +164,11 @@ def run(path: Path, customers: int, staff: int, batch_sizes: list[int]) -> None:
             campaign = load.campaigns[0]
             print(f"    campaign: {campaign.confirmations_per_1000_recipients:.2f} "
                   "confirmations per 1,000 recipients (baseline 1,000.00)", flush=True)
+            print(f"    week: {load.staff_tasks:,} staff tasks for {load.pool_customers:,} "
+                  f"customers, {load.staff_tasks_per_10000_customers or 0:,.2f} per 10,000 "
+                  f"customers (baseline {10_000 * report.sent / max(load.pool_customers, 1):,.2f})"
+                  f", {load.staff_tasks_per_member_per_day or 0:,.2f} per staff member a day; "
+                  f"{(load.scheduled_share or 0):.1%} of touches on schedule", flush=True)
     engine.dispose()
 
 

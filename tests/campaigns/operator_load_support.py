@@ -1,6 +1,7 @@
 """A constructed week of staff work (ISO week 2026-W50, Asia/Shanghai) for the operator-load
-report's tests: three staff members, four campaigns sending in the week and around it, and
-follow-ups done, skipped or from the week before."""
+report's tests: three staff members, four campaigns sending in the week and around it,
+follow-ups done, skipped or from the week before, and Moments posted, pending or posted the
+week before."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from yutang.campaigns import follow_ups
 from yutang.campaigns.follow_ups_models import FollowUpTask
 from yutang.campaigns.follow_ups_schemas import FollowUpRuleIn
 from yutang.campaigns.models import Campaign, CampaignRun, Delivery
+from yutang.campaigns.moments_models import MomentPost, MomentTask
 from yutang.org.models import Store
 
 MONDAY = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)  # 2026-12-07 00:00 in Shanghai
@@ -54,6 +56,20 @@ def _done(db: Session, rule_id: int, store: Store, assignee: int, at: datetime,
                         store_id=store.id, assignee_id=assignee, status=status,
                         due_at=at, completed_at=at, outcome="reached" if status == "done"
                         else None))
+    db.flush()
+
+
+def _moment_task(db: Session, *, due: datetime) -> MomentTask:
+    task = MomentTask(title="本周新品", body="{store}本周新品到店", due_at=due)
+    db.add(task)
+    db.flush()
+    return task
+
+
+def _moment_post(db: Session, task: MomentTask, user_id: int, store: Store,
+                 posted_at: datetime | None) -> None:
+    db.add(MomentPost(task_id=task.id, staff_user_id=user_id, store_id=store.id,
+                      status="posted" if posted_at else "pending", posted_at=posted_at))
     db.flush()
 
 
@@ -113,6 +129,12 @@ def constructed_week(db: Session) -> dict[str, Any]:
     _done(db, rule.id, one, a.id, tuesday, status="skipped")
     for _ in range(3):
         _done(db, rule.id, two, c.id, wednesday)
+    # Moments: a and c posted this week; b has not; a's post of last week is last week's.
+    this_week = _moment_task(db, due=MONDAY + timedelta(days=7))
+    _moment_post(db, this_week, a.id, one, tuesday)
+    _moment_post(db, this_week, c.id, two, wednesday)
+    _moment_post(db, this_week, b.id, two, None)
+    _moment_post(db, _moment_task(db, due=MONDAY), a.id, one, MONDAY - timedelta(hours=2))
     return {"a": a.id, "b": b.id, "c": c.id, "manager": manager, "store": one,
             "shared": shared.id,
             "personal": personal.id, "groups": groups.id, "demo": demo.id}

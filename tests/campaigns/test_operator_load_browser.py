@@ -43,10 +43,13 @@ def test_an_operator_reads_a_week_of_staff_work(tmp_path: Path) -> None:
         page.wait_for_selector(f"[data-testid=operator-load-week][data-week='{WEEK}']")
         staff_a = page.locator("tr[data-staff='staff-a']")
         assert staff_a.locator("[data-testid=tasks]").inner_text() == "3"
-        assert staff_a.locator("[data-testid=minutes]").inner_text() == "11.5"
+        assert staff_a.locator("[data-testid=minutes]").inner_text() == "13.5"
         total = page.locator("[data-testid=operator-load-total]")
         assert total.locator("[data-testid=tasks]").inner_text() == "8"
-        assert total.locator("[data-testid=minutes]").inner_text() == "29.0"
+        assert total.locator("[data-testid=minutes]").inner_text() == "33.0"
+        scale = page.locator("[data-testid=operator-load-scale]")
+        assert scale.locator("[data-testid=scheduled-share]").inner_text() == "86.5%"
+        assert scale.locator("[data-testid=per-10000]").inner_text() == "21,428.57"
         personal = page.locator(f"tr[data-campaign-id='{week['personal']}']")
         assert personal.get_attribute("data-one-task-per-recipient") == "true"
         shared = page.locator(f"tr[data-campaign-id='{week['shared']}']")
@@ -55,11 +58,12 @@ def test_an_operator_reads_a_week_of_staff_work(tmp_path: Path) -> None:
         page.click("text=上一周")
         page.wait_for_selector("[data-testid=operator-load-week][data-week='2026-W49']")
         before = page.locator("[data-testid=operator-load-total]")
-        # the week before: one task of three customers sent a second before Monday, and one
-        # follow-up an hour before it
+        # the week before: one task of three customers sent a second before Monday, one
+        # follow-up an hour before it and one Moments post two hours before it
         assert before.locator("[data-testid=tasks]").inner_text() == "1"
         assert before.locator("[data-testid=customers]").inner_text() == "3"
         assert before.locator("[data-testid=follow-ups]").inner_text() == "1"
+        assert before.locator("[data-testid=moments]").inner_text() == "1"
 
         page.click("text=English")
         page.goto(f"{base}/console/campaigns/operator-load?week={WEEK}")

@@ -159,14 +159,18 @@ def campaign_operator_load(
     principal: ApiPrincipal, session: DbSession, week: str | None = None,
     confirm_task_seconds: Annotated[int, Query(ge=0, le=3_600)] = 30,
     follow_up_seconds: Annotated[int, Query(ge=0, le=7_200)] = 300,
+    moment_post_seconds: Annotated[int, Query(ge=0, le=3_600)] = 120,
 ) -> OperatorLoad:
     """The staff work of an ISO week (``2026-W50``; default this week, Asia/Shanghai): per
     staff member the mass-send tasks to confirm, customers and groups reached, follow-ups
-    done, estimated minutes; per campaign the confirmations per 1,000 recipients. Declared
+    done, Moments posted, estimated minutes; per campaign the confirmations per 1,000
+    recipients; touches by schedule against by hand, staff tasks per staff member per day
+    and per 10,000 pool customers. Declared
     before ``/campaigns/{campaign_id}``, which would take the path otherwise."""
     return operator_load.operator_load(
         session, actor=principal, week=week,
-        seconds=ActionSeconds(confirm_task=confirm_task_seconds, follow_up=follow_up_seconds))
+        seconds=ActionSeconds(confirm_task=confirm_task_seconds, follow_up=follow_up_seconds,
+                              moment_post=moment_post_seconds))
 
 
 @router.get("/campaigns/{campaign_id}", responses=_ERRORS)

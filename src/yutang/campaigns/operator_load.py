@@ -4,10 +4,13 @@ that answers seed 003's question (20,000 customers need 2 people; do 2,000,000 n
 For an ISO week (Asia/Shanghai), per staff member and in total: the mass-send tasks they had
 to confirm in WeCom (distinct ``message_ref`` of their sent deliveries — the sender puts every
 delivery with one message in one task), the customers and groups reached, the follow-ups
-(回访) done, the estimated staff minutes (seconds per kind of action, ``ActionSeconds``,
-set by the caller) and the customers reached per staff hour. Per campaign: confirmations
-per 1,000 recipients, and whether the content's per-customer variables force one task per
-recipient.
+(回访) done, the Moments (朋友圈) posted, the estimated staff minutes (seconds per kind of
+action, ``ActionSeconds``, set by the caller) and the customers reached per staff hour. Per
+campaign: confirmations per 1,000 recipients, and whether the content's per-customer
+variables force one task per recipient. For the week: touches that ran on their schedule
+(the sender's) against touches by hand (follow-ups, Moments posts), staff tasks per staff
+member per day, and staff tasks per 10,000 pool customers — the figure that must not grow
+with the pool.
 
 The week's sent deliveries are found through the index ``(status, not_before)``: a delivery
 counts in the week it was sent, provided it was planned for at most ``LATE_SEND_DAYS`` before
@@ -32,6 +35,7 @@ from yutang.campaigns import content as content_service
 from yutang.campaigns import policy
 from yutang.campaigns.follow_ups_models import FollowUpTask, TaskStatus
 from yutang.campaigns.models import Campaign, CampaignChannel, Content, Delivery, DeliveryStatus
+from yutang.campaigns.moments_models import MomentPost, MomentPostStatus
 from yutang.campaigns.operator_load_schemas import (
     ActionSeconds,
     CampaignLoad,
@@ -40,6 +44,7 @@ from yutang.campaigns.operator_load_schemas import (
 )
 from yutang.kit.clock import local_day_start_utc, to_local, utcnow
 from yutang.kit.errors import InvalidInput
+from yutang.pool.models import Customer
 
 LATE_SEND_DAYS = 28
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -71,6 +76,7 @@ class _Counts:
     customers: int = 0
     groups: int = 0
     follow_ups: int = 0
+    moments: int = 0
 
 
 def _sent_in(start: datetime, end: datetime,
@@ -119,6 +125,15 @@ def _staff_counts(session: Session, start: datetime, end: datetime,
     for user_id, userid, count in session.execute(done):
         key = (userid, user_id)
         found.setdefault(key, _Counts()).follow_ups += int(count)
+    posted = (select(MomentPost.staff_user_id, User.wecom_userid, func.count())
+              .join(User, User.id == MomentPost.staff_user_id)
+              .where(MomentPost.status == MomentPostStatus.POSTED.value,
+                     MomentPost.posted_at >= start, MomentPost.posted_at < end)
+              .group_by(MomentPost.staff_user_id, User.wecom_userid))
+    if actor.is_store_scoped:
+        posted = posted.where(MomentPost.store_id == actor.store_id)
+    for user_id, userid, count in session.execute(posted):
+        found.setdefault((userid, user_id), _Counts()).moments += int(count)
     return found
 
 
@@ -129,13 +144,13 @@ def _names(session: Session, user_ids: set[int]) -> dict[int, str]:
 
 def _load(userid: str | None, user_id: int | None, name: str, counts: _Counts,
           seconds: ActionSeconds) -> StaffLoad:
-    minutes = (counts.tasks * seconds.confirm_task
-               + counts.follow_ups * seconds.follow_up) / 60
+    minutes = (counts.tasks * seconds.confirm_task + counts.follow_ups * seconds.follow_up
+               + counts.moments * seconds.moment_post) / 60
     return StaffLoad(
         staff_userid=userid, user_id=user_id, name=name, tasks_to_confirm=counts.tasks,
         deliveries_sent=counts.deliveries, customers_reached=counts.customers,
         groups_reached=counts.groups, follow_ups_done=counts.follow_ups,
-        staff_minutes=round(minutes, 2),
+        moments_posted=counts.moments, staff_minutes=round(minutes, 2),
         customers_per_staff_hour=round(counts.customers / (minutes / 60), 2) if minutes
         else None)
 
@@ -181,9 +196,31 @@ def operator_load(session: Session, *, actor: Principal, week: str | None = None
     tasks, deliveries, customers, groups = session.execute(
         _delivery_figures().where(*_sent_in(start, end, senders))).one()
     total = _Counts(int(tasks), int(deliveries), int(customers), int(groups),
-                    sum(row.follow_ups_done for row in staff))
+                    sum(row.follow_ups_done for row in staff),
+                    sum(row.moments_posted for row in staff))
+    members = sum(1 for row in staff if row.staff_userid or row.user_id)
+    scheduled = total.deliveries
+    by_hand = total.follow_ups + total.moments
+    staff_tasks = total.tasks + total.follow_ups + total.moments
+    pool = _pool_customers(session, actor)
     return OperatorLoad(
         week=week_name(monday), starts_at=start, ends_at=end, seconds=chosen, staff=staff,
-        total=_load(None, None, "", total, chosen),
-        staff_members=sum(1 for row in staff if row.staff_userid or row.user_id),
-        campaigns=_campaigns(session, start, end, senders))
+        total=_load(None, None, "", total, chosen), staff_members=members,
+        campaigns=_campaigns(session, start, end, senders),
+        touches_scheduled=scheduled, touches_by_hand=by_hand,
+        scheduled_share=(round(scheduled / (scheduled + by_hand), 4)
+                         if scheduled + by_hand else None),
+        staff_tasks=staff_tasks,
+        staff_tasks_per_member_per_day=(round(staff_tasks / members / 7, 2) if members
+                                        else None),
+        pool_customers=pool,
+        staff_tasks_per_10000_customers=(round(staff_tasks * 10_000 / pool, 2) if pool
+                                         else None))
+
+
+def _pool_customers(session: Session, actor: Principal) -> int:
+    statement = select(func.count()).select_from(Customer).where(
+        Customer.merged_into_id.is_(None))
+    if actor.is_store_scoped:
+        statement = statement.where(Customer.store_id == actor.store_id)
+    return int(session.scalar(statement) or 0)

@@ -16,6 +16,8 @@ class ActionSeconds(BaseModel):
     all its customers or groups: up to 10,000 or 2,000)."""
     follow_up: int = Field(default=300, ge=0, le=7_200)
     """A follow-up (回访) done: read the script, reach the customer, record the outcome."""
+    moment_post: int = Field(default=120, ge=0, le=3_600)
+    """A Moments (朋友圈) post: copy the standard text and images, post, mark it posted."""
 
 
 class StaffLoad(BaseModel):
@@ -33,8 +35,11 @@ class StaffLoad(BaseModel):
     customers_reached: int
     groups_reached: int
     follow_ups_done: int
+    moments_posted: int
+    """Moments posting tasks marked posted in the week."""
     staff_minutes: float
-    """tasks × ``confirm_task`` s + follow-ups × ``follow_up`` s."""
+    """tasks × ``confirm_task`` s + follow-ups × ``follow_up`` s + Moments posts ×
+    ``moment_post`` s."""
     customers_per_staff_hour: float | None
     """Customers reached per estimated staff hour (None without staff time)."""
 
@@ -65,3 +70,19 @@ class OperatorLoad(BaseModel):
     total: StaffLoad
     staff_members: int
     campaigns: list[CampaignLoad]
+    touches_scheduled: int
+    """Customers and groups reached by the sender (campaigns sent on their schedule or
+    trigger; a staff member only confirms the task)."""
+    touches_by_hand: int
+    """Follow-ups done and Moments posted: each one a staff member's own work."""
+    scheduled_share: float | None
+    """Scheduled ÷ all touches (None without touches)."""
+    staff_tasks: int
+    """Everything staff had to do by hand: tasks confirmed + follow-ups + Moments posts."""
+    staff_tasks_per_member_per_day: float | None
+    """``staff_tasks`` ÷ staff members with work ÷ 7 days."""
+    pool_customers: int
+    """Live customers in the pool (the viewer's store for a store role)."""
+    staff_tasks_per_10000_customers: float | None
+    """``staff_tasks`` per 10,000 pool customers: seed 003's scale figure — it must not grow
+    with the pool."""

@@ -21,10 +21,11 @@ from yutang.kit.web import DbSession
 router = APIRouter(prefix="/campaigns/operator-load")
 
 
-def _seconds(confirm_task: str, follow_up: str) -> ActionSeconds:
+def _seconds(confirm_task: str, follow_up: str, moment_post: str) -> ActionSeconds:
     defaults = ActionSeconds()
     chosen = {"confirm_task": whole(confirm_task, "confirm_task", defaults.confirm_task),
-              "follow_up": whole(follow_up, "follow_up", defaults.follow_up)}
+              "follow_up": whole(follow_up, "follow_up", defaults.follow_up),
+              "moment_post": whole(moment_post, "moment_post", defaults.moment_post)}
     for name, value in chosen.items():
         if value is None or not 0 <= value <= 7_200:
             raise InvalidInput(f"{name}: 0 to 7,200 seconds", fields=[name])
@@ -33,8 +34,9 @@ def _seconds(confirm_task: str, follow_up: str) -> ActionSeconds:
 
 @router.get("")
 def operator_load_page(request: Request, session: DbSession, active: ConsoleSession,
-                       week: str = "", confirm_task: str = "", follow_up: str = "") -> Response:
-    seconds = _seconds(confirm_task, follow_up)
+                       week: str = "", confirm_task: str = "", follow_up: str = "",
+                       moment_post: str = "") -> Response:
+    seconds = _seconds(confirm_task, follow_up, moment_post)
     report = operator_load.operator_load(session, actor=active.principal, week=week or None,
                                          seconds=seconds)
     monday = operator_load.week_monday(report.week)
