@@ -115,26 +115,30 @@ def _staff_counts(session: Session, start: datetime, end: datetime,
     for userid, tasks, deliveries, customers, groups in session.execute(statement):
         found[(userid, users.get(userid) if userid else None)] = _Counts(
             int(tasks), int(deliveries), int(customers), int(groups))
-    done = (select(FollowUpTask.assignee_id, User.wecom_userid, func.count())
-            .outerjoin(User, User.id == FollowUpTask.assignee_id)
-            .where(FollowUpTask.status == TaskStatus.DONE.value,
-                   FollowUpTask.completed_at >= start, FollowUpTask.completed_at < end)
-            .group_by(FollowUpTask.assignee_id, User.wecom_userid))
-    if actor.is_store_scoped:
-        done = done.where(FollowUpTask.store_id == actor.store_id)
-    for user_id, userid, count in session.execute(done):
-        key = (userid, user_id)
-        found.setdefault(key, _Counts()).follow_ups += int(count)
-    posted = (select(MomentPost.staff_user_id, User.wecom_userid, func.count())
-              .join(User, User.id == MomentPost.staff_user_id)
-              .where(MomentPost.status == MomentPostStatus.POSTED.value,
-                     MomentPost.posted_at >= start, MomentPost.posted_at < end)
-              .group_by(MomentPost.staff_user_id, User.wecom_userid))
-    if actor.is_store_scoped:
-        posted = posted.where(MomentPost.store_id == actor.store_id)
-    for user_id, userid, count in session.execute(posted):
-        found.setdefault((userid, user_id), _Counts()).moments += int(count)
+    done = _by_staff(session, actor, FollowUpTask.assignee_id, FollowUpTask.store_id,
+                     FollowUpTask.status == TaskStatus.DONE.value,
+                     FollowUpTask.completed_at >= start, FollowUpTask.completed_at < end)
+    for key, count in done:
+        found.setdefault(key, _Counts()).follow_ups += count
+    posted = _by_staff(session, actor, MomentPost.staff_user_id, MomentPost.store_id,
+                       MomentPost.status == MomentPostStatus.POSTED.value,
+                       MomentPost.posted_at >= start, MomentPost.posted_at < end)
+    for key, count in posted:
+        found.setdefault(key, _Counts()).moments += count
     return found
+
+
+def _by_staff(session: Session, actor: Principal, user: Any, store: Any,
+              *conditions: ColumnElement[bool]) -> list[tuple[tuple[str | None, int | None], int]]:
+    """Rows counted per staff member (their user column), keyed by (WeCom user id, user id);
+    a store-scoped viewer counts their store's rows only."""
+    statement = (select(user, User.wecom_userid, func.count())
+                 .outerjoin(User, User.id == user).where(*conditions)
+                 .group_by(user, User.wecom_userid))
+    if actor.is_store_scoped:
+        statement = statement.where(store == actor.store_id)
+    return [((userid, user_id), int(count))
+            for user_id, userid, count in session.execute(statement)]
 
 
 def _names(session: Session, user_ids: set[int]) -> dict[int, str]:
