@@ -113,6 +113,44 @@ def test_a_code_routes_to_the_least_full_group_and_opens_the_next_when_all_are_f
         ("一群", 3), ("二群", 3), ("鲜果福利1群", 1)]
 
 
+def test_a_customer_who_left_scans_back_into_their_old_row_and_a_newcomer_gets_a_new_one(
+        client: TestClient, db: Session) -> None:
+    """A seat in a group the customer left is their past row made current again (one row per
+    customer and group), a seat in another group a new row; counts and timeline follow."""
+    shop = make_shop(db, customers=3)
+    group = create_group(client, shop, name="回流群", capacity=3)
+    code_id = client.post("/api/v1/group-codes", json={
+        "store_code": shop.store.code, "name": "回流", "group_ids": [group["id"]],
+        "capacity": 3}, headers=shop.headers).json()["id"]
+    leaver, other = shop.customers[0].id, shop.customers[1].id
+
+    def scan(customer_id: int) -> dict[str, Any]:
+        response = client.post(f"/api/v1/group-codes/{code_id}/scan",
+                               json={"customer_id": customer_id}, headers=shop.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first = scan(leaver)
+    row = db.scalars(select(GroupMember).where(GroupMember.customer_id == leaver)).one()
+    left = client.post(f"/api/v1/groups/{group['id']}/members/leave",
+                       json={"customer_id": leaver}, headers=shop.headers)
+    assert left.status_code == 200, left.text
+    assert left.json()["members_count"] == 0
+    back = scan(leaver)
+    assert (back["already_member"], back["opened_new_group"]) == (False, False)
+    assert back["group"]["id"] == first["group"]["id"] == group["id"]
+    assert back["group"]["members_count"] == 1
+    db.expire_all()
+    rows = db.scalars(select(GroupMember).where(GroupMember.customer_id == leaver)).all()
+    assert [(item.id, item.status) for item in rows] == [(row.id, "member")]
+    assert scan(other)["group"]["members_count"] == 2
+    assert db.scalar(select(func.count()).select_from(GroupMember).where(
+        GroupMember.group_id == group["id"])) == 2
+    timeline = db.scalars(select(GroupMemberChange.kind).where(
+        GroupMemberChange.customer_id == leaver).order_by(GroupMemberChange.id)).all()
+    assert timeline == ["joined", "left", "joined"]
+
+
 def test_no_group_available_only_when_the_code_may_not_open_one(
         client: TestClient, db: Session) -> None:
     shop = make_shop(db, customers=3)

@@ -2,21 +2,28 @@
 tables, built once per dialect and run on the session's connection — no ORM load, no ORM
 bulk-insert machinery (which cost more than the statements themselves). A new customer's
 scan costs six statements (see ``groups.routing``): six round trips on SQLite (in-process),
-four on PostgreSQL, whose last three writes go as one statement."""
+three on PostgreSQL, where the seat and the three writes after it go as one statement
+(``seat_and_join``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Insert,
     Select,
     Update,
+    all_,
+    any_,
     bindparam,
     insert,
+    literal,
+    null,
     select,
     update,
 )
@@ -194,6 +201,53 @@ def record_seated_join(session: Session, *, scan_id: int, group_id: int, custome
     connection.execute(_insert_member() if past_row is None else _rejoin_member(), values)
     connection.execute(_insert_join(), values)
     connection.execute(_set_scan_group(), values)
+
+
+@cache
+def _seat_and_join_at_once() -> Update:
+    """PostgreSQL: the seat and the three writes of the seated join as one statement. Every
+    write reads the seat CTE, so none happens when no group had a seat for this scan."""
+    seat = _seat_in_least_full("postgresql").cte("seat")
+    past_ids = bindparam("p_past_member_ids", type_=postgresql.ARRAY(BigInteger))
+    past_groups = bindparam("p_past_group_ids", type_=postgresql.ARRAY(BigInteger))
+    rejoined = (update(MEMBERS)
+                .where(MEMBERS.c.id == any_(past_ids), MEMBERS.c.group_id == seat.c.id)
+                .values(status=MemberStatus.MEMBER.value, joined_at=_at(), left_at=None,
+                        source=MembershipSource.SCAN.value)
+                .returning(MEMBERS.c.id).cte("rejoined_member"))
+    customer = bindparam("p_customer_id", type_=BigInteger)
+    inserted = (insert(MEMBERS).from_select(
+        ["group_id", "customer_id", "customer_key", "status", "first_joined_at", "joined_at",
+         "source"],
+        select(seat.c.id, customer, customer, literal(MemberStatus.MEMBER.value), _at(),
+               _at(), literal(MembershipSource.SCAN.value))
+        .where(seat.c.id != all_(past_groups)))
+        .returning(MEMBERS.c.id).cte("inserted_member"))
+    change = (insert(CHANGES).from_select(
+        ["group_id", "customer_id", "kind", "at", "source", "event_id", "actor_name"],
+        select(seat.c.id, customer, literal("joined"), _at(),
+               literal(MembershipSource.SCAN.value), null(), bindparam("p_actor_name")))
+        .returning(CHANGES.c.id).cte("seated_change"))
+    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"))
+            .values(group_id=seat.c.id).returning(seat.c.id)
+            .add_cte(rejoined).add_cte(inserted).add_cte(change))
+
+
+def seat_and_join(session: Session, *, code_id: int, scan_id: int, customer_id: int,
+                  past_rows: Sequence[CodeMembership], at: datetime,
+                  actor_name: str) -> int | None:
+    """PostgreSQL: ``seat_in_least_full`` and ``record_seated_join`` in one round trip (the
+    customer's past row of the chosen group made current again, else a new one); the group,
+    or None with nothing written when no group had a seat for this scan."""
+    group_id = session.connection().execute(_seat_and_join_at_once(), {
+        "p_code_id": code_id, "p_scan_id": scan_id, "p_customer_id": customer_id,
+        "p_at": at, "p_actor_name": actor_name,
+        "p_past_member_ids": [row.member_id for row in past_rows],
+        "p_past_group_ids": [row.group_id for row in past_rows]}).scalar()
+    if group_id is None:
+        return None
+    _expire_count(session, int(group_id))
+    return int(group_id)
 
 
 def set_scan_group(session: Session, scan_id: int, group_id: int) -> None:
