@@ -228,8 +228,9 @@ def _seat_and_join_at_once() -> Update:
         select(seat.c.id, customer, literal("joined"), _at(),
                literal(MembershipSource.SCAN.value), null(), bindparam("p_actor_name")))
         .returning(CHANGES.c.id).cte("seated_change"))
-    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"))
-            .values(group_id=seat.c.id).returning(seat.c.id)
+    seated = select(seat.c.id)
+    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"), seated.exists())
+            .values(group_id=seated.scalar_subquery()).returning(SCANS.c.group_id)
             .add_cte(rejoined).add_cte(inserted).add_cte(change))
 
 
