@@ -64,7 +64,12 @@ class PreparationCounts:
 
     def suppress(self, reason: str) -> None:
         self.suppressed += 1
-        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        count_reason(self.reasons, reason)
+
+
+def count_reason(reasons: dict[str, int], reason: str, count: int = 1) -> None:
+    """Add ``count`` to the tally of ``reason``."""
+    reasons[reason] = reasons.get(reason, 0) + count
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,8 @@ class _Batch:
             session, [row.group_id for row in rows if row.group_id is not None])
         self.day = format_local(now, with_time=False)
         self.coupon_names: dict[int, str] = {}
+        self.attachments = {content_id: wecom_attachments(content)
+                            for content_id, content in self.contents.items()}
 
     def channel(self, row: Delivery) -> CampaignChannel:
         return CampaignChannel(self.campaigns[row.campaign_id].channel)
@@ -285,7 +292,7 @@ def _single(session: Session, batch: _Batch, row: Delivery, campaign: Campaign,
             coupon_name=values.get("coupon_name", ""), day=batch.day)
     return (_Message("single", address[1] or campaign.sender_userid,
                      content_service.render(content.body, values),
-                     wecom_attachments(content)), address[0])
+                     batch.attachments[content.id]), address[0])
 
 
 def _group(batch: _Batch, row: Delivery, campaign: Campaign, content: Content,
@@ -297,7 +304,7 @@ def _group(batch: _Batch, row: Delivery, campaign: Campaign, content: Content,
         counts.failed += 1
         return None
     return (_Message("group", sender, content_service.render(content.body, {"date": batch.day}),
-                     wecom_attachments(content)), chat_id)
+                     batch.attachments[content.id]), chat_id)
 
 
 def prepare_batch(session: Session, *, delivery_ids: Sequence[int], owner: str, now: datetime,

@@ -114,7 +114,7 @@ def _store_ids(session: Session, data: MomentTaskIn) -> list[int] | None:
     if not data.store_ids:
         raise InvalidMomentTask("choose the stores whose staff must post", field="store_ids")
     chosen = sorted(set(data.store_ids))
-    known = {store.id for store in org_service.list_stores(session)}
+    known = set(session.scalars(select(Store.id).where(in_list(Store.id, chosen))))
     missing = [store_id for store_id in chosen if store_id not in known]
     if missing:
         raise InvalidMomentTask("no such store", field="store_ids", missing=missing)

@@ -48,6 +48,7 @@ from yutang.campaigns.delivery_claims import claim_batch, expire_leases
 from yutang.campaigns.delivery_preparation import (
     MassSendTask,
     PreparationCounts,
+    count_reason,
     in_chunks,
     newest_consents,
     prepare_batch,
@@ -91,14 +92,16 @@ class SendReport:
         for name in ("claimed", "sent", "failed", "suppressed", "retried", "released",
                      "unknown", "tasks"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for reason, count in other.reasons.items():
-            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        self._add_reasons(other.reasons)
 
     def add_preparation(self, counts: PreparationCounts) -> None:
         self.suppressed += counts.suppressed
         self.failed += counts.failed
-        for reason, count in counts.reasons.items():
-            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        self._add_reasons(counts.reasons)
+
+    def _add_reasons(self, reasons: dict[str, int]) -> None:
+        for reason, count in reasons.items():
+            count_reason(self.reasons, reason, count)
 
 
 def _not_done_by_wecom(error: Exception) -> bool:
@@ -144,7 +147,7 @@ def _start(session: Session, task: MassSendTask, *, owner: str, now: datetime,
                 status=DeliveryStatus.SUPPRESSED.value, reason=reason, lease_owner=None,
                 lease_until=None)).rowcount
         report.suppressed += int(count or 0)
-        report.reasons[reason] = report.reasons.get(reason, 0) + int(count or 0)
+        count_reason(report.reasons, reason, int(count or 0))
     started: dict[int, int] = {}
     for chunk in in_chunks(calling):
         rows = session.execute(
