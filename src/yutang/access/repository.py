@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from yutang.access.models import ApiKey, AuditEntry, ConsoleSession, LoginFailure, User
@@ -23,6 +23,17 @@ def user_by_id(session: Session, user_id: int) -> User | None:
 
 def api_key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
     return session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+
+
+def record_api_key_use(session: Session, key_id: int, now: datetime) -> None:
+    """Set the key's ``last_used_at``; on PostgreSQL only if no other transaction is doing
+    so (``SKIP LOCKED``): the requests of one key that find its last use stale together
+    would otherwise queue on its row, each until the one before it commits."""
+    target = select(ApiKey.id).where(ApiKey.id == key_id)
+    if session.get_bind().dialect.name == "postgresql":
+        target = target.with_for_update(skip_locked=True)
+    session.execute(update(ApiKey).where(ApiKey.id.in_(target)).values(last_used_at=now),
+                    execution_options={"synchronize_session": False})
 
 
 def console_session(session: Session, token_hash: str) -> ConsoleSession | None:

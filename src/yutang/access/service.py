@@ -398,7 +398,7 @@ def authenticate_api_key(session: Session, *, key: str) -> Principal:
     now = utcnow()
     if record.last_used_at is None or now - ensure_utc(record.last_used_at) > LAST_USE_PRECISION:
         # Not on every request: concurrent requests of one key would queue on its row.
-        record.last_used_at = now
+        repository.record_api_key_use(session, record.id, now)
     principal = Principal(
         kind=ActorKind.API_KEY,
         id=record.id,
