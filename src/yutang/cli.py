@@ -148,16 +148,16 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from yutang.main import create_app
+    from yutang.main import create_served_app
 
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_served_app(settings), host=host, port=port, log_level="info")
         return
     # Worker processes build their own app from the environment: hand them the settings.
     os.environ["YUTANG_DATABASE_URL"] = settings.database_url
     if settings.data_key:
         os.environ["YUTANG_DATA_KEY"] = settings.data_key
-    uvicorn.run("yutang.main:create_app", factory=True, host=host, port=port,
+    uvicorn.run("yutang.main:create_served_app", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 
 

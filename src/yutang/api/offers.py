@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from yutang.api.deps import ApiPrincipal, ApiWriter
+from yutang.api.deps import ApiPrincipal, ApiWriter, bearer_key
+from yutang.api.redemption_batches import CallerRedemption, RedemptionBatcher
 from yutang.kit.web import DbSession
 from yutang.offers import service as offers
 from yutang.offers.errors import InvalidReconciliationDate
@@ -98,12 +99,13 @@ def get_coupon(code: str, principal: ApiPrincipal, session: DbSession) -> Coupon
 
 @router.post("/coupons/{code}/redemptions", status_code=201,
              responses=_responses(RedemptionRead), response_class=JSONResponse)
-def redeem_coupon(code: str, data: RedemptionIn, writer: ApiWriter) -> JSONResponse:
+async def redeem_coupon(code: str, data: RedemptionIn, request: Request) -> JSONResponse:
     """Redeem against an order yutang knows (``order_id``, or ``source`` +
     ``external_order_id``): 201; 409 ``coupon_already_redeemed``, ``coupon_not_applicable``,
-    ``coupon_expired``, ``coupon_voided``."""
-    return _answer(writer(lambda session, principal: offers.redeem(
-        session, actor=principal, code=code, data=data)))
+    ``coupon_expired``, ``coupon_voided``. Concurrent redemptions share a transaction
+    (group commit); each is answered once it is committed."""
+    batcher: RedemptionBatcher = request.app.state.redemption_batcher
+    return _answer(await batcher.run(CallerRedemption(bearer_key(request), code, data)))
 
 
 @router.post("/coupons/{code}/releases", status_code=201, responses=_responses(CouponRead),

@@ -15,10 +15,22 @@ statements are reused batch after batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table, Text, bindparam
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    FromClause,
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    column,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
@@ -110,6 +122,22 @@ def _in_list_sqlite(element: InList, compiler: SQLCompiler, **options: Any) -> s
     column = compiler.process(element.column, **options)
     parameter = compiler.process(element.parameter, **options)
     return f"{column} IN (SELECT value FROM json_each({parameter}))"  # noqa: S608 (compiled)
+
+
+def record_list(name: str, columns: Sequence[tuple[str, TypeEngine[Any]]], *,
+                postgresql: bool, alias: str) -> FromClause:
+    """The rows of the parameter ``name`` — a list of dicts bound as one JSON array — as a
+    table ``alias`` with ``columns``: ``json_to_recordset`` on PostgreSQL, ``json_each``
+    on SQLite. The statement's text is the same for any number of rows, so it is compiled
+    once and prepared (a VALUES list or a multi-row INSERT would be new each time)."""
+    parameter = bindparam(name, type_=JSON())
+    if postgresql:
+        return (func.json_to_recordset(parameter)
+                .table_valued(*(column(field, type_) for field, type_ in columns))
+                .render_derived(name=alias, with_types=True))
+    row = func.json_each(parameter).table_valued("value")
+    return select(*(type_coerce(func.json_extract(row.c.value, f"$.{field}"), type_)
+                    .label(field) for field, type_ in columns)).subquery(alias)
 
 
 def table_of(model: type[object]) -> Table:

@@ -8,16 +8,17 @@ the record and returns the stored outcome; the same key with a different request
 (``idempotency_key_reused``). Nothing is stored for a request that fails otherwise (a crash,
 a bug): the transaction rolls back with the key, and a retry runs afresh.
 
-``run_idempotent_atomic`` keeps the same contract for work that writes nothing before its
-last statement and stores its own success outcome on the key's record in that statement (a
-redemption): no savepoint and no separate outcome write, two round trips fewer.
+``run_idempotent_all`` keeps the same contract for a batch of requests whose work writes
+nothing for a refusal and stores each success's outcome on its key's record in the statement
+that makes it (redemptions): no savepoints and no separate outcome writes, and the batch's
+keys claimed in one statement.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,28 +85,67 @@ def run_idempotent(
     return outcome
 
 
-def run_idempotent_atomic(
-    session: Session,
-    *,
-    operation: str,
-    key: str,
-    target: str,
-    request: Mapping[str, Any],
-    work: Callable[[int], Outcome],
-) -> Outcome:
-    """``run_idempotent`` for work that writes nothing before its last statement (so a
-    domain error leaves nothing to roll back) and stores its success outcome on the record
-    whose id it is given, in that same statement."""
-    claimed = _claim(session, operation=operation, key=key, target=target, request=request)
-    if isinstance(claimed, Outcome):
-        return claimed
-    try:
-        return work(claimed)
-    except DomainError as error:
-        outcome = Outcome(error.status, error.as_payload())
-    repository.store_outcome(session, record_id=claimed, status_code=outcome.status_code,
-                             response=outcome.body)
-    return outcome
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """One request of a batch run by ``run_idempotent_all``: its key, target and fields."""
+
+    key: str
+    target: str
+    request: Mapping[str, Any]
+
+
+AtomicWork = Callable[[Sequence[tuple[int, int]]], Sequence[Outcome]]
+"""Given (index in the batch, idempotency record id) of the requests to decide, their
+outcomes in that order, each success stored on its record by the work itself."""
+
+
+def run_idempotent_all(session: Session, *, operation: str, requests: Sequence[Keyed],
+                       work: AtomicWork) -> list[Outcome | DomainError]:
+    """``run_idempotent`` for a batch of requests whose work writes nothing for a refusal
+    and stores each success's outcome on its record in the statement that makes it (a
+    redemption): no savepoints, the keys claimed in one statement, the refusals' outcomes
+    stored in one. Each request's answer: its outcome (a replay's included), or the
+    ``IdempotencyKeyReused`` that refused it. A key that appears twice in the batch is
+    claimed once the first one's outcome is stored, and replays it."""
+    answers: list[Outcome | DomainError | None] = [None] * len(requests)
+    remaining = list(range(len(requests)))
+    while remaining:
+        wave, remaining = _first_of_each_key(remaining, requests)
+        prints = {index: fingerprint(operation, requests[index].target,
+                                     requests[index].request) for index in wave}
+        claimed = repository.claim_idempotency_keys(
+            session, operation=operation, now=utcnow(),
+            fingerprints={requests[index].key: prints[index] for index in wave})
+        fresh = []
+        for index in wave:
+            record_id = claimed.get(requests[index].key)
+            if record_id is not None:
+                fresh.append((index, record_id))
+                continue
+            try:
+                answers[index] = _replay(session, operation=operation,
+                                         key=requests[index].key, print_=prints[index])
+            except DomainError as refusal:
+                answers[index] = refusal
+        refusals = []
+        for (index, record_id), outcome in zip(fresh, work(fresh), strict=True):
+            answers[index] = outcome
+            if not outcome.succeeded:
+                refusals.append((record_id, outcome.status_code, outcome.body))
+        repository.store_outcomes(session, refusals)
+    return [answer for answer in answers if answer is not None]
+
+
+def _first_of_each_key(indexes: list[int],
+                       requests: Sequence[Keyed]) -> tuple[list[int], list[int]]:
+    """The first request of each key, and the others (in order) for a later wave."""
+    seen: set[str] = set()
+    wave: list[int] = []
+    later: list[int] = []
+    for index in indexes:
+        (later if requests[index].key in seen else wave).append(index)
+        seen.add(requests[index].key)
+    return wave, later
 
 
 def _claim(session: Session, *, operation: str, key: str, target: str,
@@ -116,6 +156,11 @@ def _claim(session: Session, *, operation: str, key: str, target: str,
         session, operation=operation, key=key, fingerprint=print_, now=utcnow())
     if record_id is not None:
         return record_id
+    return _replay(session, operation=operation, key=key, print_=print_)
+
+
+def _replay(session: Session, *, operation: str, key: str, print_: str) -> Outcome:
+    """The first outcome of a key used before, unless it was for a different request."""
     record = repository.idempotency_record(session, operation=operation, key=key)
     assert record is not None
     if record.fingerprint != print_:

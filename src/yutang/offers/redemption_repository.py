@@ -1,24 +1,26 @@
-"""The queries of a coupon redemption, the hottest write of offers: statements built once
-(``@cache``), Core rows instead of ORM objects, as few round trips as the rules allow.
+"""The queries of coupon redemptions, the hottest write of offers, for a batch of them at once
+(a batch of one included): Core rows instead of ORM objects, a few statements a batch.
 
-1. ``redemption_view``: the order (its row locked on PostgreSQL), the coupon, its template
-   and what coupons already redeemed on the order take, in one statement.
-2. ``order_lines``: the order's lines, only for coupons that need them (SKU scope, add-on,
+1. ``lock_orders``: the orders, their rows locked in id order (PostgreSQL), with what the
+   coupons already redeemed on each take off.
+2. ``coupons_by_code``: the coupons and their templates.
+3. ``order_lines``: an order's lines, only for coupons that need them (SKU scope, add-on,
    bundle).
-3. ``redeem_and_record``: the conditional ``available → redeemed`` UPDATE, the coupon's
-   timeline row and the idempotency record's outcome — one statement on PostgreSQL
-   (data-modifying CTEs), three on SQLite (in-process, under the writer's lock).
+4. ``redeem_and_record``: the conditional ``available → redeemed`` UPDATEs, the coupons'
+   timeline rows and the idempotency records' outcomes — one statement on PostgreSQL
+   (the writes as one JSON parameter, data-modifying CTEs), three a coupon on SQLite
+   (in-process, under the writer's lock).
 
-The view is read in the statement that waits for the order's lock, so on PostgreSQL what it
-says of *other* rows (the coupon, the coupons on the order) may predate a redemption that
-held the lock meanwhile. The UPDATE therefore re-checks, on fresh data, everything the
-benefit was computed from: the coupon still available and valid, the same amount already
-taken off the order, and no coupon on the order that stacking forbids. No row back: the
-caller reads the view again (fresh now that the lock is held) and decides.
+The orders are locked, but a coupon may be redeemed on *another* order by a concurrent
+transaction between the read and the write. The UPDATE therefore re-checks, on fresh data,
+everything the benefit was computed from: the coupon still available and valid, the same
+amount already taken off the order, and no coupon on the order that stacking forbids. A
+coupon it does not redeem has nothing written; the caller reads again and decides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,13 +28,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     Executable,
     Integer,
     Select,
     String,
     and_,
     bindparam,
-    exists,
     func,
     insert,
     literal,
@@ -43,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from yutang.kit.db import UTCDateTime
-from yutang.kit.sql import table_of
+from yutang.kit.sql import in_list_parameter, record_list, table_of
 from yutang.offers.models import (
     Coupon,
     CouponEvent,
@@ -107,13 +110,11 @@ class TemplateView:
 
 
 @dataclass(frozen=True, slots=True)
-class RedemptionView:
-    """The order; its coupon and template (None: no coupon with that code); and the coupons
-    already redeemed on the order: how many, what they took off, whether one is exclusive."""
+class OrderState:
+    """An order and the coupons already redeemed on it: how many, what they took off,
+    whether one of them is exclusive."""
 
     order: OrderView
-    coupon: CouponView | None
-    template: TemplateView | None
     redeemed_on_order: int
     discounted_on_order_fen: int
     exclusive_on_order: bool
@@ -155,53 +156,77 @@ def _any_on(order_id: Any) -> Any:
 
 
 @cache
-def _view_statement(by_reference: bool, with_source: bool) -> Select[Any]:
-    order, coupon, template = table_of(Order), table_of(Coupon), table_of(CouponTemplate)
-    statement = (
-        select(*(order.c[name].label(f"order_{name}") for name in ORDER_COLUMNS),
-               *(coupon.c[name].label(f"coupon_{name}") for name in COUPON_COLUMNS),
-               *(template.c[name].label(f"template_{name}") for name in TEMPLATE_COLUMNS),
+def _orders_statement() -> Select[Any]:
+    order = table_of(Order)
+    return (
+        select(*(order.c[name] for name in ORDER_COLUMNS),
                _count_on(order.c.id).label("redeemed_on_order"),
                _discounted_on(order.c.id).label("discounted_on_order"),
                _exclusive_on(order.c.id).label("exclusive_on_order"))
-        .select_from(order.outerjoin(coupon, coupon.c.code == bindparam("code", type_=String()))
-                     .outerjoin(template, template.c.id == coupon.c.template_id))
+        .where(in_list_parameter(order.c.id, "order_ids"))
+        .order_by(order.c.id)  # locked in id order: concurrent batches cannot deadlock
         .with_for_update(of=order)
     )
-    if not by_reference:
-        return statement.where(order.c.id == bindparam("order_id", type_=Integer()))
-    statement = statement.where(
+
+
+def lock_orders(session: Session, order_ids: Collection[int]) -> dict[int, OrderState]:
+    """The orders by id, their rows locked (PostgreSQL) until the transaction ends; what their
+    redeemed coupons took is read under that lock."""
+    if not order_ids:
+        return {}
+    found = {}
+    for row in session.execute(_orders_statement(), {"order_ids": sorted(order_ids)}):
+        values = row._mapping
+        order = OrderView(*(values[name] for name in ORDER_COLUMNS))
+        found[order.id] = OrderState(
+            order=order, redeemed_on_order=int(values["redeemed_on_order"]),
+            discounted_on_order_fen=int(values["discounted_on_order"]),
+            exclusive_on_order=bool(values["exclusive_on_order"]))
+    return found
+
+
+@cache
+def _coupons_statement() -> Select[Any]:
+    coupon, template = table_of(Coupon), table_of(CouponTemplate)
+    return (
+        select(*(coupon.c[name].label(f"coupon_{name}") for name in COUPON_COLUMNS),
+               *(template.c[name].label(f"template_{name}") for name in TEMPLATE_COLUMNS))
+        .select_from(coupon.join(template, template.c.id == coupon.c.template_id))
+        .where(in_list_parameter(coupon.c.code, "codes"))
+    )
+
+
+def coupons_by_code(session: Session,
+                    codes: Collection[str]) -> dict[str, tuple[CouponView, TemplateView]]:
+    """The coupons with these codes, each with its template."""
+    if not codes:
+        return {}
+    found = {}
+    for row in session.execute(_coupons_statement(), {"codes": sorted(codes)}):
+        values = row._mapping
+        coupon = CouponView(*(values[f"coupon_{name}"] for name in COUPON_COLUMNS))
+        found[coupon.code] = (
+            coupon, TemplateView(*(values[f"template_{name}"] for name in TEMPLATE_COLUMNS)))
+    return found
+
+
+@cache
+def _reference_statement(with_source: bool) -> Select[Any]:
+    order = table_of(Order)
+    statement = select(order.c.id).where(
         order.c.external_order_id == bindparam("external_order_id", type_=String()))
     if with_source:
         statement = statement.where(order.c.source == bindparam("source", type_=String()))
     return statement.order_by(order.c.id).limit(2)  # two: the number names no single order
 
 
-def redemption_view(session: Session, *, code: str, order_id: int | None, source: str | None,
-                    external_order_id: str | None) -> RedemptionView | None:
-    """The view of redeeming ``code`` on the order (by yutang's id, or the merchant's order
-    number: None when no single order has it); the order's row is locked (PostgreSQL)."""
-    if order_id is not None:
-        statement = _view_statement(False, False)
-        parameters: dict[str, Any] = {"code": code, "order_id": order_id}
-    else:
-        statement = _view_statement(True, source is not None)
-        parameters = {"code": code, "external_order_id": external_order_id, "source": source}
-    rows = session.execute(statement, parameters).all()
-    if len(rows) != 1:
-        return None
-    row = rows[0]._mapping
-    coupon = (None if row["coupon_id"] is None else
-              CouponView(*(row[f"coupon_{name}"] for name in COUPON_COLUMNS)))
-    template = (None if coupon is None else
-                TemplateView(*(row[f"template_{name}"] for name in TEMPLATE_COLUMNS)))
-    return RedemptionView(
-        order=OrderView(*(row[f"order_{name}"] for name in ORDER_COLUMNS)),
-        coupon=coupon, template=template,
-        redeemed_on_order=int(row["redeemed_on_order"]),
-        discounted_on_order_fen=int(row["discounted_on_order"]),
-        exclusive_on_order=bool(row["exclusive_on_order"]),
-    )
+def order_id_by_reference(session: Session, *, source: str | None,
+                          external_order_id: str) -> int | None:
+    """The id of the one order with the merchant's number (and source, if given); None when
+    no single order has it."""
+    ids = session.scalars(_reference_statement(source is not None),
+                          {"external_order_id": external_order_id, "source": source}).all()
+    return int(ids[0]) if len(ids) == 1 else None
 
 
 @cache
@@ -222,102 +247,143 @@ def order_lines(session: Session, order_id: int) -> list[tuple[str, int, int, in
 # --- the write -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RedemptionWrite:
+    """One redemption decided on a view: what to write, and what the view said that the
+    write re-checks (``seen_discounted_fen``; ``exclusive``: the coupon's template does not
+    stack)."""
+
+    coupon_id: int
+    order_id: int
+    discount_fen: int
+    seen_discounted_fen: int
+    exclusive: bool
+    actor_name: str
+    details: dict[str, Any]
+    record_id: int
+    response: dict[str, Any]
+
+
+def _redeemable(coupon_id: Any, order_id: Any, seen_discounted_fen: Any, exclusive: Any,
+                now: Any) -> Any:
+    """The coupon still available and valid, the order's coupons took off what the benefit
+    assumed, and stacking allows it (an exclusive coupon: no other coupon on the order; a
+    stackable one: no exclusive one)."""
+    coupon = table_of(Coupon)
+    return and_(coupon.c.id == coupon_id,
+                coupon.c.status == CouponStatus.AVAILABLE.value,
+                or_(coupon.c.valid_until.is_(None), coupon.c.valid_until > now),
+                _discounted_on(order_id) == seen_discounted_fen,
+                or_(and_(exclusive, ~_any_on(order_id)),
+                    and_(~exclusive, ~_exclusive_on(order_id))))
+
+
+@cache
+def _postgresql_statement() -> Executable:
+    """Every write in one statement: the conditional UPDATEs from the rows of a JSON array
+    (one parameter: the statement's text is the same for any number of writes, so it is
+    compiled once and prepared), the timeline rows and the idempotency outcomes of the
+    coupons it redeemed."""
+    request = record_list("redemption_rows", [
+        ("coupon_id", BigInteger()), ("order_id", BigInteger()), ("discount_fen", BigInteger()),
+        ("seen_fen", BigInteger()), ("exclusive", Boolean()), ("actor_name", String()),
+        ("details", JSON()), ("record_id", BigInteger()), ("response", JSON())],
+        postgresql=True, alias="request")
+    coupon = table_of(Coupon)
+    now = bindparam("redemption_moment", type_=UTCDateTime())
+    redeemed = (
+        update(coupon)
+        .where(_redeemable(request.c.coupon_id, request.c.order_id, request.c.seen_fen,
+                           request.c.exclusive, now))
+        .values(status=CouponStatus.REDEEMED.value, order_id=request.c.order_id,
+                discount_fen=request.c.discount_fen, redeemed_at=now)
+        .returning(coupon.c.id, request.c.order_id.label("redeemed_order_id"),
+                   request.c.discount_fen.label("redeemed_discount_fen"),
+                   request.c.actor_name, request.c.details, request.c.record_id,
+                   request.c.response)
+        .cte("redeemed")
+    )
+    event = insert(table_of(CouponEvent)).from_select(
+        ("coupon_id", "kind", "at", "order_id", "discount_fen", "actor_name", "details"),
+        select(redeemed.c.id, literal(CouponEventKind.REDEEMED.value), now,
+               redeemed.c.redeemed_order_id, redeemed.c.redeemed_discount_fen,
+               redeemed.c.actor_name, redeemed.c.details)).cte("redeemed_event")
+    record = table_of(IdempotencyRecord)
+    outcome = (update(record).where(record.c.id == redeemed.c.record_id)
+               .values(status_code=bindparam("outcome_status", type_=Integer()),
+                       response=redeemed.c.response)
+               .returning(record.c.id).cte("redeemed_outcome"))
+    return select(redeemed.c.id).add_cte(event, outcome)
+
+
 _ORDER_ID = "redemption_order_id"
 """Parameter names differ from every column name of the tables written (SQLAlchemy would
 otherwise take them for values to set)."""
 
 
-def _redeem_update(exclusive: bool) -> Any:
-    """``available → redeemed`` if the coupon still is, the order's coupons took off what
-    the benefit assumed, and stacking allows it (an exclusive coupon: no other coupon on the
-    order; a stackable one: no exclusive one); RETURNING the coupon's id."""
+@cache
+def _sqlite_statements() -> tuple[Executable, Executable, Executable]:
+    """One write's three statements (SQLite is in-process: a round trip costs little)."""
     coupon = table_of(Coupon)
     order_id = bindparam(_ORDER_ID, type_=Integer())
     now = bindparam("redemption_moment", type_=UTCDateTime())
-    return (
+    redeem = (
         update(coupon)
-        .where(coupon.c.id == bindparam("redemption_coupon_id", type_=Integer()),
-               coupon.c.status == CouponStatus.AVAILABLE.value,
-               or_(coupon.c.valid_until.is_(None), coupon.c.valid_until > now),
-               _discounted_on(order_id) == bindparam("seen_discounted_fen", type_=Integer()),
-               ~(_any_on(order_id) if exclusive else _exclusive_on(order_id)))
+        .where(_redeemable(bindparam("redemption_coupon_id", type_=Integer()), order_id,
+                           bindparam("seen_discounted_fen", type_=Integer()),
+                           bindparam("exclusive_coupon", type_=Boolean()), now))
         .values(status=CouponStatus.REDEEMED.value, order_id=order_id,
                 discount_fen=bindparam("redemption_discount_fen", type_=Integer()),
                 redeemed_at=now)
         .returning(coupon.c.id)
     )
-
-
-def _event_insert(coupon_id: Any) -> Any:
-    """The coupon's ``redeemed`` timeline row."""
-    values = select(coupon_id, literal(CouponEventKind.REDEEMED.value),
-                    bindparam("redemption_moment", type_=UTCDateTime()),
-                    bindparam(_ORDER_ID, type_=Integer()),
-                    bindparam("redemption_discount_fen", type_=Integer()),
-                    bindparam("event_actor", type_=String()),
-                    bindparam("event_details", type_=JSON()))
-    return insert(table_of(CouponEvent)).from_select(
+    event = insert(table_of(CouponEvent)).from_select(
         ("coupon_id", "kind", "at", "order_id", "discount_fen", "actor_name", "details"),
-        values)
-
-
-def _outcome_update() -> Any:
+        select(bindparam("redemption_coupon_id", type_=Integer()),
+               literal(CouponEventKind.REDEEMED.value), now, order_id,
+               bindparam("redemption_discount_fen", type_=Integer()),
+               bindparam("event_actor", type_=String()),
+               bindparam("event_details", type_=JSON())))
     record = table_of(IdempotencyRecord)
-    return (update(record)
-            .where(record.c.id == bindparam("outcome_record_id", type_=Integer()))
-            .values(status_code=bindparam("outcome_status", type_=Integer()),
-                    response=bindparam("outcome_body", type_=JSON())))
+    outcome = (update(record)
+               .where(record.c.id == bindparam("outcome_record_id", type_=Integer()))
+               .values(status_code=bindparam("outcome_status", type_=Integer()),
+                       response=bindparam("outcome_body", type_=JSON())))
+    return redeem, event, outcome
 
 
-@cache
-def _postgresql_statement(exclusive: bool) -> Executable:
-    """The three writes in one statement: the redemption; the timeline row and the outcome
-    only if the redemption returned its row."""
-    redeemed = _redeem_update(exclusive).cte("redeemed")
-    event = _event_insert(redeemed.c.id).cte("redeemed_event")
-    outcome = (_outcome_update().where(exists(select(redeemed.c.id)))
-               .returning(table_of(IdempotencyRecord).c.id).cte("redeemed_outcome"))
-    return select(redeemed.c.id).add_cte(event, outcome)
-
-
-@cache
-def _sqlite_statements(exclusive: bool) -> tuple[Executable, Executable, Executable]:
-    return (_redeem_update(exclusive),
-            _event_insert(bindparam("redemption_coupon_id", type_=Integer())),
-            _outcome_update())
-
-
-def redeem_and_record(
-    session: Session,
-    *,
-    coupon_id: int,
-    order_id: int,
-    discount_fen: int,
-    now: datetime,
-    seen_discounted_fen: int,
-    exclusive: bool,
-    actor_name: str,
-    details: dict[str, Any],
-    record_id: int,
-    status_code: int,
-    response: dict[str, Any],
-) -> bool:
-    """Redeem the coupon (see the module docstring), add its ``redeemed`` timeline row and
-    store ``response`` on the idempotency record; False, writing nothing, if a condition no
-    longer holds (``exclusive``: the coupon's template does not stack)."""
-    parameters = {
-        "redemption_coupon_id": coupon_id, _ORDER_ID: order_id,
-        "redemption_discount_fen": discount_fen, "redemption_moment": now,
-        "seen_discounted_fen": seen_discounted_fen, "event_actor": actor_name,
-        "event_details": details, "outcome_record_id": record_id,
-        "outcome_status": status_code, "outcome_body": response,
-    }
+def redeem_and_record(session: Session, writes: Sequence[RedemptionWrite], *, now: datetime,
+                      status_code: int) -> set[int]:
+    """Redeem the coupons whose conditions still hold (see ``_redeemable``), add their
+    ``redeemed`` timeline rows and store each one's response on its idempotency record with
+    ``status_code``; the ids of the coupons redeemed (for the others nothing is written).
+    ``writes`` name distinct coupons and distinct orders: one statement's conditions cannot
+    see each other's effects."""
+    if not writes:
+        return set()
     if session.get_bind().dialect.name == "postgresql":
-        found = session.execute(_postgresql_statement(exclusive), parameters).first()
-        return found is not None
-    redeem, event, outcome = _sqlite_statements(exclusive)
-    if session.execute(redeem, parameters).first() is None:
-        return False
-    session.execute(event, parameters)
-    session.execute(outcome, parameters)
-    return True
+        rows = [{"coupon_id": write.coupon_id, "order_id": write.order_id,
+                 "discount_fen": write.discount_fen, "seen_fen": write.seen_discounted_fen,
+                 "exclusive": write.exclusive, "actor_name": write.actor_name,
+                 "details": write.details, "record_id": write.record_id,
+                 "response": write.response} for write in writes]
+        return {int(found) for found in session.scalars(_postgresql_statement(), {
+            "redemption_rows": rows, "redemption_moment": now,
+            "outcome_status": status_code})}
+    redeem, event, outcome = _sqlite_statements()
+    redeemed = set()
+    for write in writes:
+        parameters = {
+            "redemption_coupon_id": write.coupon_id, _ORDER_ID: write.order_id,
+            "redemption_discount_fen": write.discount_fen, "redemption_moment": now,
+            "seen_discounted_fen": write.seen_discounted_fen,
+            "exclusive_coupon": write.exclusive, "event_actor": write.actor_name,
+            "event_details": write.details, "outcome_record_id": write.record_id,
+            "outcome_status": status_code, "outcome_body": write.response,
+        }
+        if session.execute(redeem, parameters).first() is None:
+            continue
+        session.execute(event, parameters)
+        session.execute(outcome, parameters)
+        redeemed.add(write.coupon_id)
+    return redeemed

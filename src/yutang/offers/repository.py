@@ -8,13 +8,25 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, String, bindparam, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Executable,
+    Integer,
+    String,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yutang.kit.db import UTCDateTime
-from yutang.kit.sql import in_list, insert_into, table_of
+from yutang.kit.sql import in_list, insert_into, record_list, table_of
 from yutang.offers.models import (
     Coupon,
     CouponClaimCounter,
@@ -461,6 +473,33 @@ def _claim_statement(postgresql: bool) -> Executable:
     )
 
 
+def claim_idempotency_keys(session: Session, *, operation: str, fingerprints: dict[str, str],
+                           now: datetime) -> dict[str, int]:
+    """``claim_idempotency_key`` for many keys (key → the request's fingerprint) in one
+    statement: the new records' ids by key (the keys used before are missing)."""
+    if not fingerprints:
+        return {}
+    statement = _claims_statement(session.get_bind().dialect.name == "postgresql")
+    rows = [{"key": key, "fingerprint": print_} for key, print_ in fingerprints.items()]
+    return {str(key): int(record_id) for record_id, key in session.execute(statement, {
+        "claim_rows": rows, "claim_operation": operation, "claim_at": now})}
+
+
+@cache
+def _claims_statement(postgresql: bool) -> Executable:
+    table = table_of(IdempotencyRecord)
+    claim = record_list("claim_rows", [("key", String()), ("fingerprint", String())],
+                        postgresql=postgresql, alias="claim")
+    rows = select(bindparam("claim_operation", type_=String()), claim.c.key,
+                  claim.c.fingerprint, literal(0), literal({}, type_=JSON()),
+                  bindparam("claim_at", type_=UTCDateTime())).where(true())
+    # WHERE true: SQLite would read "ON CONFLICT" after a bare SELECT as a join's ON
+    return ((postgresql_insert if postgresql else sqlite_insert)(table)
+            .from_select(("operation", "key", "fingerprint", "status_code", "response",
+                          "created_at"), rows)
+            .on_conflict_do_nothing().returning(table.c.id, table.c.key))
+
+
 def idempotency_record(session: Session, *, operation: str, key: str) -> IdempotencyRecord | None:
     return session.scalars(
         select(IdempotencyRecord)
@@ -471,8 +510,22 @@ def idempotency_record(session: Session, *, operation: str, key: str) -> Idempot
 
 def store_outcome(session: Session, *, record_id: int, status_code: int,
                   response: dict[str, Any]) -> None:
-    session.execute(
-        update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-        .values(status_code=status_code, response=response),
-        execution_options={"synchronize_session": False},
-    )
+    store_outcomes(session, [(record_id, status_code, response)])
+
+
+def store_outcomes(session: Session,
+                   outcomes: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
+    """(record id, status code, response) stored on each record, in one round trip."""
+    if outcomes:
+        session.execute(_outcome_statement(), [
+            {"outcome_record_id": record_id, "outcome_status": status_code,
+             "outcome_body": response} for record_id, status_code, response in outcomes])
+
+
+@cache
+def _outcome_statement() -> Executable:
+    table = table_of(IdempotencyRecord)
+    return (update(table)
+            .where(table.c.id == bindparam("outcome_record_id", type_=Integer()))
+            .values(status_code=bindparam("outcome_status", type_=Integer()),
+                    response=bindparam("outcome_body", type_=JSON())))

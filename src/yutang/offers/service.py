@@ -7,7 +7,7 @@ Services flush, never commit: the caller's unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from yutang.access import service as access_service
 from yutang.access.roles import Permission, Principal
 from yutang.kit.clock import utcnow
+from yutang.kit.errors import DomainError
 from yutang.offers import (
     coupons,
     ledger_repository,
@@ -26,7 +27,7 @@ from yutang.offers import (
     repository,
     stored_value,
 )
-from yutang.offers.idempotency import Outcome, run_idempotent, run_idempotent_atomic
+from yutang.offers.idempotency import Keyed, Outcome, run_idempotent, run_idempotent_all
 from yutang.offers.models import Coupon, CouponTemplate, MembershipTier, TierChange, WelcomeTrigger
 from yutang.offers.policy import DEFAULT_POLICY, OffersPolicy
 from yutang.offers.schemas import (
@@ -91,12 +92,30 @@ def claim(session: Session, *, actor: Principal, template_id: int, data: ClaimIn
 
 
 def redeem(session: Session, *, actor: Principal, code: str, data: RedemptionIn) -> Outcome:
-    code = code.strip().upper()
-    return run_idempotent_atomic(
-        session, operation="coupon.redeem", key=data.idempotency_key, target=f"coupon:{code}",
-        request=data.request(), work=lambda record_id: redemption.redeem(
-            session, actor=actor, code=code, order_id=data.order_id, source=data.source,
-            external_order_id=data.external_order_id, record_id=record_id))
+    (answer,) = redeem_batch(session, [(actor, code, data)])
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
+def redeem_batch(session: Session, requests: Sequence[tuple[Principal, str, RedemptionIn]]
+                 ) -> list[Outcome | DomainError]:
+    """Redemptions (actor, coupon code, request) decided together in the session's
+    transaction: each one's outcome, or the ``IdempotencyKeyReused`` that refused it."""
+    codes = [code.strip().upper() for _, code, _ in requests]
+
+    def decide(fresh: Sequence[tuple[int, int]]) -> list[Outcome]:
+        return redemption.redeem_all(session, [redemption.RedemptionRequest(
+            actor=requests[index][0], code=codes[index], order_id=requests[index][2].order_id,
+            source=requests[index][2].source,
+            external_order_id=requests[index][2].external_order_id, record_id=record_id)
+            for index, record_id in fresh])
+
+    return run_idempotent_all(
+        session, operation="coupon.redeem", requests=[
+            Keyed(key=data.idempotency_key, target=f"coupon:{code}", request=data.request())
+            for (_, _, data), code in zip(requests, codes, strict=True)],
+        work=decide)
 
 
 def release(session: Session, *, actor: Principal, code: str, data: CouponActionIn) -> Outcome:
