@@ -78,14 +78,23 @@ def write_transactions(path: Path, customers: int, seed: int) -> int:
     return table.height
 
 
-def yutang_end_to_end(path: Path) -> tuple[float, dict[str, float], Any]:
+Stages = list[tuple[str, float]]
+"""(stage, seconds) from ``run_clv``'s progress reports."""
+
+
+def yutang_end_to_end(path: Path) -> tuple[float, dict[str, float], Any, Stages]:
+    marks: list[tuple[str, float]] = []
     started = time.perf_counter()
-    result = run_clv(path, ClvOptions(unit=TimeUnit.WEEK))
+    result = run_clv(path, ClvOptions(unit=TimeUnit.WEEK),
+                     progress=lambda stage: marks.append((stage, time.perf_counter())))
     elapsed = time.perf_counter() - started
+    ends = [moment for _, moment in marks[1:]] + [started + elapsed]
+    stages = [(stage.split(" on ")[0], end - moment)
+              for (stage, moment), end in zip(marks, ends, strict=True)]
     purchases, spend = result.purchases.parameters, result.spend.parameters
     parameters = {"r": purchases.r, "alpha": purchases.alpha, "a": purchases.a,
                   "b": purchases.b, "p": spend.p, "q": spend.q, "v": spend.v}
-    return elapsed, parameters, result.table
+    return elapsed, parameters, result.table, stages
 
 
 def lifetimes_end_to_end(path: Path) -> tuple[float, dict[str, float], Any]:
@@ -156,8 +165,9 @@ def main() -> None:
         if not options.skip_lifetimes:
             lifetimes_end_to_end(warm_up)
 
-        ours_seconds, ours, table = yutang_end_to_end(path)
-        print(f"yutang    end to end: {ours_seconds:8.2f} s")
+        ours_seconds, ours, table, stages = yutang_end_to_end(path)
+        print(f"yutang    end to end: {ours_seconds:8.2f} s ("
+              + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in stages) + ")")
         command_seconds = time_command(path, Path(folder) / "clv.csv")
         print(f"  (the `yutang clv --out` command in a new process, with start-up and writing "
               f"the table: {command_seconds:.2f} s)")

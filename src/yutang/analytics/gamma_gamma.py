@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
+from yutang.analytics.clv_kernels import gamma_gamma_sums, sum_in_chunks, unpacked
 from yutang.analytics.errors import ModelDidNotConverge, NoRepeatPurchases
 from yutang.analytics.maximum_likelihood import (
     FloatArray,
     covariance_of_parameters,
-    dot,
     maximise_likelihood,
+    on_log_parameters,
 )
 from yutang.kit.errors import DomainError
 
@@ -45,63 +46,82 @@ class GammaGammaFit:
 
 @dataclass(frozen=True)
 class _Spends:
-    """Customers (x, m) with weights; sums that do not depend on the parameters, precomputed.
+    """Customers (x, m) with their weights (none: 1 each); the distinct x with the number of
+    customers who have each, and the sums that do not depend on the parameters.
 
     The gamma functions depend on x alone, so they are evaluated once per distinct x; each
-    customer then costs one logarithm per evaluation.
+    customer then costs one logarithm per evaluation (``clv_kernels.gamma_gamma_sums``).
     """
 
     frequency: FloatArray
     mean_spend: FloatArray
     weight: FloatArray
-    total_spend: FloatArray
     frequency_values: FloatArray
     weight_by_frequency: FloatArray
-    weighted_x_log_m: float
+    weighted_x_log_xm: float
     weighted_log_m: float
-    weighted_x_log_x: float
 
 
-def _spends(frequency: FloatArray, mean_spend: FloatArray, weights: FloatArray) -> _Spends:
-    frequency_values = np.sort(pl.Series(frequency).unique().to_numpy())
-    frequency_index = np.searchsorted(frequency_values, frequency)
+def _spends(frequency: FloatArray, mean_spend: FloatArray, weights: FloatArray | None) -> _Spends:
+    weight = np.ones_like(frequency) if weights is None else weights
+    by_frequency = (pl.DataFrame({"x": frequency, "weight": weight})
+                    .group_by("x").agg(pl.col("weight").sum()))
     log_m = np.log(mean_spend)
     return _Spends(
-        frequency=frequency, mean_spend=mean_spend, weight=weights,
-        total_spend=frequency * mean_spend,
-        frequency_values=np.asarray(frequency_values, dtype=np.float64),
-        weight_by_frequency=np.bincount(frequency_index.reshape(-1), weights=weights,
-                                        minlength=frequency_values.size).astype(np.float64),
-        weighted_x_log_m=dot(weights * frequency, log_m),
-        weighted_log_m=dot(weights, log_m),
-        weighted_x_log_x=dot(weights * frequency, np.log(frequency)),
+        frequency=frequency, mean_spend=mean_spend,
+        weight=np.zeros(0) if weights is None else weights,
+        frequency_values=by_frequency.get_column("x").to_numpy().astype(np.float64),
+        weight_by_frequency=by_frequency.get_column("weight").to_numpy().astype(np.float64),
+        weighted_x_log_xm=float(np.dot(weight * frequency, log_m + np.log(frequency))),
+        weighted_log_m=float(np.dot(weight, log_m)),
     )
 
 
-def _negative_log_likelihood(theta: FloatArray, data: _Spends) -> tuple[float, FloatArray]:
-    """Σ over customers of log f(m | x) (Hardie's note 025, eq. 1a) and its gradient."""
-    p, q, v = np.exp(theta)
-    xs, by_x = data.frequency_values, data.weight_by_frequency
-    customers = float(by_x.sum())
-    shape_values = p * xs
-    per_x_value = gammaln(shape_values + q) - gammaln(shape_values)
-    per_x_d_p = xs * (digamma(shape_values + q) - digamma(shape_values))
-    per_x_d_q = digamma(shape_values + q)
+def _negative_log_likelihood(
+    theta: FloatArray, data: _Spends
+) -> tuple[float, FloatArray, FloatArray]:
+    """Σ over customers of log f(m | x) (Hardie's note 025, eq. 1a), its gradient and
+    Hessian in log(p, q, v)."""
+    parameters = np.exp(theta)
+    p, q, v = parameters
+    value, gradient, hessian = _terms_of_frequency(parameters, data)
+    value += p * data.weighted_x_log_xm - data.weighted_log_m
+    gradient[0] += data.weighted_x_log_xm
+    rows = unpacked(sum_in_chunks(gamma_gamma_sums, data.frequency.size,
+                                  (data.frequency, data.mean_spend, data.weight), p, q, v), 3)
+    log_gradient, log_hessian = on_log_parameters(parameters, gradient + rows[1],
+                                                  hessian + rows[2])
+    return -(value + rows[0]), -log_gradient, -log_hessian
 
-    weight = data.weight
-    rate = data.total_spend + v
-    log_rate = np.log(rate)
-    shape = p * data.frequency + q
-    total = (dot(by_x, per_x_value) + customers * (q * np.log(v) - gammaln(q))
-             + p * data.weighted_x_log_m - data.weighted_log_m + p * data.weighted_x_log_x
-             - dot(weight * shape, log_rate))
-    d_p = (dot(by_x, per_x_d_p) + data.weighted_x_log_m + data.weighted_x_log_x
-           - dot(weight * data.frequency, log_rate))
-    d_q = (dot(by_x, per_x_d_q) + customers * (np.log(v) - digamma(q))
-           - dot(weight, log_rate))
-    d_v = customers * q / v - dot(weight * shape, 1.0 / rate)
-    gradient = np.array([p * d_p, q * d_q, v * d_v])
-    return -float(total), -gradient
+
+def _terms_of_frequency(
+    parameters: FloatArray, data: _Spends
+) -> tuple[float, FloatArray, FloatArray]:
+    """Σ over customers of log Γ(p·x + q)/Γ(p·x) + q log v - log Γ(q), with derivatives in
+    (p, q, v)."""
+    p, q, v = parameters
+    xs, count = data.frequency_values, data.weight_by_frequency
+    customers = float(count.sum())
+    shape, total_shape = p * xs, p * xs + q
+
+    def weighted(values: FloatArray) -> float:
+        return float(np.dot(count, values))
+
+    value = (weighted(gammaln(total_shape) - gammaln(shape))
+             + customers * (q * np.log(v) - gammaln(q)))
+    gradient = np.array([
+        weighted(xs * (digamma(total_shape) - digamma(shape))),
+        weighted(digamma(total_shape)) + customers * (np.log(v) - digamma(q)),
+        customers * q / v,
+    ])
+    trigamma_total = polygamma(1, total_shape)
+    hessian = np.zeros((3, 3))
+    hessian[0, 0] = weighted(xs * xs * (trigamma_total - polygamma(1, shape)))
+    hessian[0, 1] = hessian[1, 0] = weighted(xs * trigamma_total)
+    hessian[1, 1] = weighted(trigamma_total) - customers * polygamma(1, q)
+    hessian[1, 2] = hessian[2, 1] = customers / v
+    hessian[2, 2] = -customers * q / v**2
+    return value, gradient, hessian
 
 
 _WARM_START_CUSTOMERS = 100_000
@@ -114,21 +134,23 @@ def fit_gamma_gamma(
     """Fit on the customers with x > 0 and a positive mean spend; the others are skipped."""
     x = np.asarray(frequency, dtype=np.float64)
     m = np.asarray(monetary_value, dtype=np.float64)
-    weight = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
+    weight = None if weights is None else np.asarray(weights, dtype=np.float64)
     used = (x > 0) & (m > 0)
-    customers = round(float(weight[used].sum()))
+    used_weight = None if weight is None else weight[used]
+    customers = int(used.sum()) if used_weight is None else round(float(used_weight.sum()))
     if customers < 2:
         raise NoRepeatPurchases(
             f"{customers} customer(s) with repeat purchases: the spend model needs at least 2")
     # Fit with amounts scaled to a mean of 1 (v scales with them).
-    scale = float(np.average(m[used], weights=weight[used]))
-    data = _spends(x[used], m[used] / scale, weight[used])
+    used_x, used_m = x[used], m[used]
+    scale = float(np.average(used_m, weights=used_weight))
+    data = _spends(used_x, used_m / scale, used_weight)
     near_optimum = None
     if weights is None and customers > _WARM_START_CUSTOMERS:
         # Start near the optimum: fit every k-th customer first (cheap), then Newton on all.
         every = customers // (_WARM_START_CUSTOMERS // 2)
         try:
-            warm = fit_gamma_gamma(x[used][::every], m[used][::every])
+            warm = fit_gamma_gamma(used_x[::every], used_m[::every])
         except DomainError:
             pass  # the subsample alone is not enough: start from scratch
         else:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from yutang.analytics.clv_kernels import customers_of_sorted_rows
 from yutang.analytics.errors import (
     BadAmount,
     BadCustomerId,
@@ -37,6 +38,10 @@ from yutang.analytics.errors import (
 COLUMNS = ("customer_id", "date", "amount")
 _FIRST_DATA_LINE = 2
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
+_EPOCH = date(1970, 1, 1)
+_PREFIX_BITS = 16
+"""Fewer bits of the customer hash in the sort key would make groups of customers share a
+prefix so often that telling them apart costs more than grouping the strings."""
 
 
 class TimeUnit(StrEnum):
@@ -177,53 +182,42 @@ _Columns = dict[str, Any]
 
 
 def _summary_by_hashing(observed: pl.DataFrame, end: date) -> _Columns | None:
-    """One integer sort instead of grouping strings: rows are ordered by a 64-bit key whose
-    high bits are a hash of the customer id and low bits the day. A second, independent hash
-    must agree within every customer, else (or if the days need too many bits) ``None``."""
+    """One sort of 64-bit integers instead of grouping strings: each row's key holds, from
+    the high bits down, a prefix of a hash of the customer id, the day and the row number.
+    A compiled pass over the sorted keys then tells customers apart by two full hashes and
+    summarises each one. ``None`` if days and rows leave too few bits for the prefix."""
     if observed.height == 0:
         return _columns_of_no_customers()
     first_day = observed.get_column("day").min()
     assert isinstance(first_day, date)
-    offset = (pl.col("day") - pl.lit(first_day)).dt.total_days().cast(pl.UInt64)
     day_bits = max(1, (end - first_day).days.bit_length())
-    if day_bits > 24:
+    row_bits = max(1, (observed.height - 1).bit_length())
+    if 64 - day_bits - row_bits < _PREFIX_BITS:
         return None
-    low = 1 << day_bits
-    ordered = observed.select(
-        ((pl.col("customer_id").hash(seed=0) // low) * low + offset).alias("key"),
+    hashed = observed.select(
+        pl.col("customer_id").hash(seed=0).alias("customer"),
         pl.col("customer_id").hash(seed=1).alias("check"),
-        pl.col("amount"),
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
-    ).sort("key")
-    key = ordered.get_column("key").to_numpy()
-    customer_key = key >> np.uint64(day_bits)
-    customer_start = np.flatnonzero(np.r_[True, customer_key[1:] != customer_key[:-1]])
-    check = ordered.get_column("check").to_numpy()
-    if np.any(np.maximum.reduceat(check, customer_start)
-              != np.minimum.reduceat(check, customer_start)):
-        return None
-    day_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    day_amount = np.add.reduceat(ordered.get_column("amount").to_numpy(), day_start)
-    day_offset = (key[day_start] & np.uint64(low - 1)).astype(np.int64)
-    # Purchase days per customer: the day rows from one customer start to the next.
-    first_day_row = np.searchsorted(day_start, customer_start)
-    days_per_customer = np.diff(np.r_[first_day_row, day_start.size])
-    last_day_row = first_day_row + days_per_customer - 1
-    day_amount[first_day_row] = 0.0
-    repeat_total = np.add.reduceat(day_amount, first_day_row)
-    frequency = days_per_customer - 1
+        pl.col("day").to_physical().alias("day"),
+    )
+    customer = hashed.get_column("customer").to_numpy()
+    day_offset = (hashed.get_column("day").to_numpy().astype(np.int64)
+                  - (first_day - _EPOCH).days).astype(np.uint64)
+    low_bits = np.uint64(day_bits + row_bits)
+    keys = (customer >> low_bits) << low_bits
+    keys |= day_offset << np.uint64(row_bits)
+    keys |= np.arange(observed.height, dtype=np.uint64)
+    keys.sort()
+    first_row, frequency, recency, first_offset, monetary = customers_of_sorted_rows(
+        keys, day_bits, row_bits, customer, hashed.get_column("check").to_numpy(),
+        observed.get_column("amount").to_numpy())
     # Rows keep the file's order, so a customer's first row is their first line.
-    first_row = np.minimum.reduceat(ordered.get_column("row").to_numpy(), customer_start)
     by_first_line = np.argsort(first_row)
-    first_offset = day_offset[first_day_row]
-    customer_id = observed.get_column("customer_id").gather(first_row[by_first_line])
     return {
-        "customer_id": customer_id,
-        "frequency": frequency[by_first_line].astype(np.int64),
-        "recency_days": (day_offset[last_day_row] - first_offset)[by_first_line],
-        "age_days": ((end - first_day).days - first_offset)[by_first_line],
-        "monetary_value": np.where(frequency > 0, repeat_total / np.maximum(frequency, 1),
-                                   0.0)[by_first_line],
+        "customer_id": observed.get_column("customer_id").gather(first_row[by_first_line]),
+        "frequency": frequency[by_first_line],
+        "recency_days": recency[by_first_line],
+        "age_days": (end - first_day).days - first_offset[by_first_line],
+        "monetary_value": monetary[by_first_line],
     }
 
 
