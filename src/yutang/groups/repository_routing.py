@@ -2,12 +2,11 @@
 tables, built once per dialect and run on the session's connection — no ORM load, no ORM
 bulk-insert machinery (which cost more than the statements themselves). A new customer's
 scan costs six statements (see ``groups.routing``): six round trips on SQLite (in-process),
-three on PostgreSQL, where the seat and the three writes after it go as one statement
-(``seat_and_join``)."""
+two on PostgreSQL, where the membership read, the seat and the three writes after it go as
+one statement (``route_at_once``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -15,12 +14,13 @@ from functools import cache
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    ColumnElement,
     Insert,
     Select,
     Update,
-    all_,
-    any_,
     bindparam,
+    exists,
+    func,
     insert,
     literal,
     null,
@@ -116,9 +116,16 @@ def code_memberships(session: Session, code_id: int,
 
 @cache
 def _seat_in_least_full(dialect: str) -> Update:
+    return _seat(dialect)
+
+
+def _seat(dialect: str, *conditions: ColumnElement[bool]) -> Update:
+    """The seat UPDATE; ``conditions``: more that the candidate must meet (none: no row is
+    locked)."""
     routable = (GROUPS.c.status == GroupStatus.ACTIVE.value,
                 GROUPS.c.member_count < GROUPS.c.capacity)
-    candidate = (select(GROUPS.c.id).where(GROUPS.c.code_id == bindparam("p_code_id"), *routable)
+    candidate = (select(GROUPS.c.id)
+                 .where(GROUPS.c.code_id == bindparam("p_code_id"), *routable, *conditions)
                  .order_by(GROUPS.c.member_count, GROUPS.c.id).limit(1))
     if dialect == "postgresql":
         # Concurrent scans take different groups instead of queueing on the least-full
@@ -204,14 +211,20 @@ def record_seated_join(session: Session, *, scan_id: int, group_id: int, custome
 
 
 @cache
-def _seat_and_join_at_once() -> Update:
-    """PostgreSQL: the seat and the three writes of the seated join as one statement. Every
-    write reads the seat CTE, so none happens when no group had a seat for this scan."""
-    seat = _seat_in_least_full("postgresql").cte("seat")
-    past_ids = bindparam("p_past_member_ids", type_=postgresql.ARRAY(BigInteger))
-    past_groups = bindparam("p_past_group_ids", type_=postgresql.ARRAY(BigInteger))
+def _route_at_once() -> Update:
+    """PostgreSQL: the rest of a scan as one statement, after the scan row's lock — so its
+    snapshot sees what a concurrent scan of the same customer committed. The customer's
+    rows in the code's groups; if one is current, that group; else the seat and the three
+    writes of the seated join (the customer's past row of the chosen group made current
+    again, else a new one). Every write reads the seat CTE, so none happens when no group
+    had a seat for this scan; the scan row gets the group either way."""
+    rows = _code_memberships().cte("code_rows")
+    current = (select(func.min(rows.c.group_id))
+               .where(rows.c.status == MemberStatus.MEMBER.value).scalar_subquery())
+    member_somewhere = exists().where(rows.c.status == MemberStatus.MEMBER.value)
+    seat = _seat("postgresql", ~member_somewhere).cte("seat")
     rejoined = (update(MEMBERS)
-                .where(MEMBERS.c.id == any_(past_ids), MEMBERS.c.group_id == seat.c.id)
+                .where(MEMBERS.c.id.in_(select(rows.c.id)), MEMBERS.c.group_id == seat.c.id)
                 .values(status=MemberStatus.MEMBER.value, joined_at=_at(), left_at=None,
                         source=MembershipSource.SCAN.value)
                 .returning(MEMBERS.c.id).cte("rejoined_member"))
@@ -221,34 +234,35 @@ def _seat_and_join_at_once() -> Update:
          "source"],
         select(seat.c.id, customer, customer, literal(MemberStatus.MEMBER.value), _at(),
                _at(), literal(MembershipSource.SCAN.value))
-        .where(seat.c.id != all_(past_groups)))
+        .where(~exists().where(rows.c.group_id == seat.c.id)))
         .returning(MEMBERS.c.id).cte("inserted_member"))
     change = (insert(CHANGES).from_select(
         ["group_id", "customer_id", "kind", "at", "source", "event_id", "actor_name"],
         select(seat.c.id, customer, literal("joined"), _at(),
                literal(MembershipSource.SCAN.value), null(), bindparam("p_actor_name")))
         .returning(CHANGES.c.id).cte("seated_change"))
-    seated = select(seat.c.id)
-    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"), seated.exists())
-            .values(group_id=seated.scalar_subquery()).returning(SCANS.c.group_id)
+    seated = select(seat.c.id).scalar_subquery()
+    routed = func.coalesce(seated, current)
+    return (update(SCANS).where(SCANS.c.id == bindparam("p_scan_id"), routed.is_not(None))
+            .values(group_id=routed)
+            .returning(SCANS.c.group_id, current.is_not(None).label("already_member"))
             .add_cte(rejoined).add_cte(inserted).add_cte(change))
 
 
-def seat_and_join(session: Session, *, code_id: int, scan_id: int, customer_id: int,
-                  past_rows: Sequence[CodeMembership], at: datetime,
-                  actor_name: str) -> int | None:
-    """PostgreSQL: ``seat_in_least_full`` and ``record_seated_join`` in one round trip (the
-    customer's past row of the chosen group made current again, else a new one); the group,
-    or None with nothing written when no group had a seat for this scan."""
-    group_id = session.connection().execute(_seat_and_join_at_once(), {
+def route_at_once(session: Session, *, code_id: int, scan_id: int, customer_id: int,
+                  at: datetime, actor_name: str) -> tuple[int, bool] | None:
+    """PostgreSQL: (the group, whether the customer was already a member of it) in one round
+    trip — or None with nothing written when the customer is in none of the code's groups
+    and no group had a seat for this scan."""
+    found = session.connection().execute(_route_at_once(), {
         "p_code_id": code_id, "p_scan_id": scan_id, "p_customer_id": customer_id,
-        "p_at": at, "p_actor_name": actor_name,
-        "p_past_member_ids": [row.member_id for row in past_rows],
-        "p_past_group_ids": [row.group_id for row in past_rows]}).scalar()
-    if group_id is None:
+        "p_at": at, "p_actor_name": actor_name}).first()
+    if found is None:
         return None
-    _expire_count(session, int(group_id))
-    return int(group_id)
+    group_id, already_member = int(found[0]), bool(found[1])
+    if not already_member:
+        _expire_count(session, group_id)
+    return group_id, already_member
 
 
 def set_scan_group(session: Session, scan_id: int, group_id: int) -> None:

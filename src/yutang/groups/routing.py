@@ -21,9 +21,10 @@ no ORM load — ``repository_routing``):
    re-checks the condition; only if none has room is one group opened with this scan's
    seat in it — or ``no_group_available`` (409) if the code may not open groups.
 4. The member row (a past row of that group made current again, else a new one), the
-   timeline row and the scan row's group. On PostgreSQL steps 2 and 4 are one statement
-   (``repository_routing.seat_and_join``) whenever step 2 finds a seat: three round trips a
-   scan; step 3 and its writes run only when it did not.
+   timeline row and the scan row's group. On PostgreSQL the membership read of step 1 and
+   steps 2 and 4 are one statement (``repository_routing.route_at_once``) whenever the
+   customer is a member already or step 2 finds a seat: two round trips a scan; step 3
+   and its writes (with the membership read again) run only when it did not.
 """
 
 from __future__ import annotations
@@ -92,18 +93,18 @@ def route_scan(session: Session, *, code: GroupCode, customer_id: int, at: datet
         raise GroupCodeClosed(f"group code {code.id} is closed", code_id=code.id)
     session.flush()  # the statements below run on the connection, past the ORM
     scan_id = routing_repository.record_scan(session, code.id, customer_id, at)
+    if session.get_bind().dialect.name == "postgresql":  # the rest: one round trip
+        routed = routing_repository.route_at_once(
+            session, code_id=code.id, scan_id=scan_id, customer_id=customer_id, at=at,
+            actor_name=actor_name)
+        if routed is not None:
+            return Routed(routed[0], already_member=routed[1], opened_new_group=False)
     rows = routing_repository.code_memberships(session, code.id, customer_id)
     current = [row.group_id for row in rows if row.is_member]
     if current:
         routing_repository.set_scan_group(session, scan_id, min(current))
         return Routed(min(current), already_member=True, opened_new_group=False)
     opened = False
-    if session.get_bind().dialect.name == "postgresql":  # seat and join: one round trip
-        seated = routing_repository.seat_and_join(
-            session, code_id=code.id, scan_id=scan_id, customer_id=customer_id,
-            past_rows=rows, at=at, actor_name=actor_name)
-        if seated is not None:
-            return Routed(seated, already_member=False, opened_new_group=False)
     group_id = routing_repository.seat_in_least_full(session, code.id)
     if group_id is None:
         repository.lock_code(session, code.id)

@@ -163,8 +163,11 @@ def create_engine(url: str, **options: Any) -> Engine:
     # sequential scan of the identity graph, measured 25x slower at 10,000 customers).
     # Planning these short statements afresh costs a tenth of a millisecond.
     connect_args = {"prepare_threshold": None, **options.pop("connect_args", {})}
-    engine = _sqlalchemy_create_engine(url, pool_pre_ping=True, connect_args=connect_args,
-                                       **options)
+    # No ping of a pooled connection before each use: it is a round trip of its own in every
+    # transaction (a group-code scan is four). A connection found dead by the work instead
+    # (the server restarted) is re-run on a fresh one by ``run_in_transaction``; SQLAlchemy
+    # then drops every connection pooled before the failure.
+    engine = _sqlalchemy_create_engine(url, connect_args=connect_args, **options)
     event.listen(engine, "connect", _configure_postgresql)
     return engine
 
@@ -255,13 +258,19 @@ def _writers_in_turn(factory: sessionmaker[Session]) -> Iterator[None]:
 def run_in_transaction(
     factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 5
 ) -> T:
-    """Run ``work`` in one transaction, re-running it if a concurrent one forced a rollback."""
+    """Run ``work`` in one transaction, re-running it if a concurrent one forced a rollback,
+    or if the connection was found dead before the commit (nothing was committed then; a
+    connection lost *during* the commit is not re-run: the commit may have happened)."""
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             with _writers_in_turn(factory), unit_of_work(factory) as session:
-                return work(session)
+                result = work(session)
+                committing = True
+            return result
         except DBAPIError as error:
-            if attempt == attempts or not is_transient(error):
+            lost_before_commit = error.connection_invalidated and not committing
+            if attempt == attempts or not (is_transient(error) or lost_before_commit):
                 raise
             time.sleep(0.01 * 2**attempt * random.random())  # noqa: S311 - jitter, not crypto
     raise AssertionError("unreachable")
