@@ -1,6 +1,7 @@
-"""PostgreSQL: a pooled connection the server dropped (a restart, an idle timeout) is found
-by the work, not pinged before every transaction; ``run_in_transaction`` runs the work again
-on a fresh connection, and every connection pooled before the failure is replaced."""
+"""PostgreSQL: a pooled connection the server dropped (a restart, an idle timeout) is not
+pinged before every transaction: one idle for a while is pinged on checkout and replaced;
+one found dead by the work makes ``run_in_transaction`` run the work again on a fresh
+connection."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.support.databases import migrated_database
+from yutang.kit import db
 from yutang.kit.db import create_engine, make_session_factory, run_in_transaction
 
 
@@ -44,5 +46,27 @@ def test_work_on_a_dropped_connection_runs_again_on_a_fresh_one(
         assert len(tries) == 3  # the try on the dropped connection failed, then a fresh one
         assert engine.pool.checkedout() == 0
         assert run_in_transaction(factory, work) == second  # pooled again, alive
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_and_replaced_before_use(
+        tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = migrated_database("postgresql", tmp_path, "idle_connections", request)
+    engine = create_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        tries: list[int] = []
+
+        def work(session: Session) -> int:
+            tries.append(1)
+            return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+        first = run_in_transaction(factory, work)
+        monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)  # every pooled connection is "idle"
+        assert _terminate_others(url) == 1
+        second = run_in_transaction(factory, work)
+        assert second != first
+        assert len(tries) == 2  # the dead connection was replaced at checkout: no failed try
     finally:
         engine.dispose()

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, MetaData, event
 from sqlalchemy import create_engine as _sqlalchemy_create_engine
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -164,12 +164,37 @@ def create_engine(url: str, **options: Any) -> Engine:
     # Planning these short statements afresh costs a tenth of a millisecond.
     connect_args = {"prepare_threshold": None, **options.pop("connect_args", {})}
     # No ping of a pooled connection before each use: it is a round trip of its own in every
-    # transaction (a group-code scan is four). A connection found dead by the work instead
-    # (the server restarted) is re-run on a fresh one by ``run_in_transaction``; SQLAlchemy
-    # then drops every connection pooled before the failure.
+    # transaction (a group-code scan is four). Only a connection that sat idle in the pool
+    # for a while is pinged (``_ping_if_idle``: the server may have restarted, or a firewall
+    # dropped it, meanwhile); one found dead by the work instead is re-run on a fresh one by
+    # ``run_in_transaction``, and SQLAlchemy then drops every connection pooled before.
     engine = _sqlalchemy_create_engine(url, connect_args=connect_args, **options)
     event.listen(engine, "connect", _configure_postgresql)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+IDLE_BEFORE_PING = 10.0
+"""Seconds a pooled PostgreSQL connection may sit unused before it is pinged on checkout."""
+
+
+def _note_checkin(_: Any, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+    """A connection idle for ``IDLE_BEFORE_PING`` answers a ping, or the pool replaces it
+    (``DisconnectionError`` makes SQLAlchemy connect afresh, up to three times)."""
+    checked_in_at = record.info.get("checked_in_at")
+    if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_BEFORE_PING:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as error:  # any failure: the connection is not usable
+        raise DisconnectionError("a pooled connection did not answer its ping") from error
 
 
 def _configure_postgresql(connection: Any, _: Any) -> None:
