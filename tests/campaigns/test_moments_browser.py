@@ -12,24 +12,20 @@ from sqlalchemy import select
 
 from tests.campaigns.moments_support import brought_in, moments_content, wecom_contacts
 from tests.campaigns.support import new_store
-from tests.conftest import TEST_DATA_KEY
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
 from yutang.campaigns.moments_models import MomentPost
-from yutang.config import Settings
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
 def test_hq_creates_a_moments_task_and_staff_post_it_on_a_phone(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'moments-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "moments-browser")
     factory = make_session_factory(engine)
     with unit_of_work(factory) as session:
         store = new_store(session)
@@ -41,8 +37,6 @@ def test_hq_creates_a_moments_task_and_staff_post_it_on_a_phone(tmp_path: Path) 
         moments_content(session, body="{store}冬季草莓到店，欢迎来尝")
         store_id, store_name = store.id, store.name
         poster_id, other_id = poster.id, other.id
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         hq = browser.new_page(locale="zh-CN")
         log_in(hq, base, "mo_hq")

@@ -10,28 +10,22 @@ from pathlib import Path
 import pytest
 
 from tests.campaigns.operator_load_support import WEEK, constructed_week
-from tests.conftest import TEST_DATA_KEY
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
-from yutang.config import Settings
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 
 
 def test_an_operator_reads_a_week_of_staff_work(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'operator-load-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "operator-load-browser")
     with unit_of_work(make_session_factory(engine)) as session:
         week = constructed_week(session)
         make_user(session, "load_hq", Role.HQ_OPERATOR)
     engine.dispose()
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
         log_in(page, base, "load_hq")

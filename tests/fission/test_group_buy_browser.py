@@ -10,33 +10,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATA_KEY
 from tests.fission.group_buy_support import full_price_order, make_shop
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import make_api_key, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
-from yutang.config import Settings
 from yutang.fission import group_buy
 from yutang.kit.clock import utcnow
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 
 
 def test_hq_runs_a_group_buy_and_reads_the_leaderboard(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'group-buy-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "group-buy-browser")
     with unit_of_work(make_session_factory(engine)) as session:
         store, customers = make_shop(session, 6)
         make_user(session, "hq_group_buy", Role.HQ_OPERATOR)
         api_key = make_api_key(session, Role.HQ_OPERATOR)
         ids = [customer.id for customer in customers]
         store_code = store.code
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     headers = {"Authorization": f"Bearer {api_key}"}
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")

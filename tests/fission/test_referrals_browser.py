@@ -9,31 +9,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATA_KEY
 from tests.offers.support import make_customers
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import make_api_key, make_store, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
-from yutang.config import Settings
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 
 
 def test_hq_builds_a_task_and_sees_its_referral_tree(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fission-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "fission-browser")
     with unit_of_work(make_session_factory(engine)) as session:
         store = make_store(session, "T01", "徐汇店")
         make_user(session, "hq_fission", Role.HQ_OPERATOR)
         api_key = make_api_key(session, Role.HQ_OPERATOR)
         leader, *friends = [customer.id for customer in make_customers(session, store, 4)]
     engine.dispose()
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     headers = {"Authorization": f"Bearer {api_key}"}
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")

@@ -9,26 +9,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATA_KEY
 from tests.groups.support import make_shop
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import SYSTEM, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
-from yutang.config import Settings
 from yutang.groups import service
 from yutang.groups.models import GroupStatus
 from yutang.groups.schemas import GroupCreate, MemberIn
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 
 
 def test_hq_merges_a_dead_group_and_creates_a_group_code(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'groups-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "groups-browser")
     with unit_of_work(make_session_factory(engine)) as session:
         shop = make_shop(session, customers=8)
         make_user(session, "hq_groups", Role.HQ_OPERATOR)
@@ -46,8 +42,6 @@ def test_hq_merges_a_dead_group_and_creates_a_group_code(tmp_path: Path) -> None
         ids = (dead.id, alive.id, shop.customers[7].id, shop.store.code, shop.key)
     engine.dispose()
     dead_id, alive_id, newcomer, store_code, api_key = ids
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
         log_in(page, base, "hq_groups")

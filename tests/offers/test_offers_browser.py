@@ -8,23 +8,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATA_KEY
 from tests.offers.support import make_customers, make_order
 from tests.support.browser import chromium, log_in
+from tests.support.databases import served_sqlite
 from tests.support.factories import make_api_key, make_store, make_user
 from tests.support.live_server import live_server
 from yutang.access.roles import Role
-from yutang.config import Settings
-from yutang.kit.db import create_engine, make_session_factory, unit_of_work
-from yutang.migrate import upgrade
+from yutang.kit.db import make_session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 
 
 def test_hq_creates_a_coupon_template_and_watches_its_counts(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'offers-browser.db'}"
-    upgrade(url)
-    engine = create_engine(url)
+    settings, engine = served_sqlite(tmp_path, "offers-browser")
     with unit_of_work(make_session_factory(engine)) as session:
         store = make_store(session, "B01", "静安店")
         make_user(session, "hq_offers", Role.HQ_OPERATOR)
@@ -34,8 +30,6 @@ def test_hq_creates_a_coupon_template_and_watches_its_counts(tmp_path: Path) -> 
                   for customer in customers]
         customer_ids = [customer.id for customer in customers]
     engine.dispose()
-    settings = Settings(database_url=url, data_key=TEST_DATA_KEY,
-                        data_key_file=tmp_path / "unused.key")
     with live_server(settings) as base, chromium() as browser:
         page = browser.new_page(locale="zh-CN")
         log_in(page, base, "hq_offers")
