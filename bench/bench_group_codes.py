@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
-import gc
 import os
 import statistics
 import sys
@@ -58,6 +57,7 @@ from yutang.kit.db import (
 from yutang.migrate import upgrade
 from yutang.org.models import Store
 from yutang.pool.models import Customer
+from yutang.runtime import freeze_start_up_heap
 
 CAPACITY = 50
 FILLED = 40
@@ -178,11 +178,9 @@ def bench(label: str, url: str, groups: int, scans: int) -> None:
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
-        # The heap built so far out of the collector's sight, as `yutang serve` does
-        # (main.create_served_app): else its full collections, walking every object the
-        # imports and the seeding made, land on a few scans as pauses of several ms.
-        gc.collect()
-        gc.freeze()
+        # As `yutang serve` does: else the collector's full collections, walking every
+        # object the imports and the seeding made, land on a few scans as pauses of ms.
+        freeze_start_up_heap()
 
         def ours_scan(session: Session, customer_id: int) -> object:
             code = session.get(GroupCode, code_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,7 +26,7 @@ from yutang.kit.db import make_session_factory, writer_engine
 from yutang.kit.errors import DomainError
 from yutang.pool.oneid import OneIdPolicy, parse_kind
 from yutang.reactions import install_all as install_reactions
-from yutang.runtime import configure_data_protection, engine_for
+from yutang.runtime import configure_data_protection, engine_for, freeze_start_up_heap
 
 
 def _is_api(request: Request) -> bool:
@@ -110,11 +109,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def create_served_app(settings: Settings | None = None) -> FastAPI:
-    """``create_app`` for a long-running server process. The objects built at start-up
-    (modules, routes, models, schemas: most of the heap) are moved out of the garbage
-    collector's sight (``gc.freeze``): its full collections would otherwise walk them all,
-    and stop every request of the process for 100–250 ms, again and again under load."""
+    """``create_app`` for a long-running server process, its start-up heap frozen
+    (``runtime.freeze_start_up_heap``)."""
     app = create_app(settings)
-    gc.collect()
-    gc.freeze()
+    freeze_start_up_heap()
     return app

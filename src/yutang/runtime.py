@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from sqlalchemy.engine import Engine
 
 from yutang.config import Settings
@@ -27,3 +29,12 @@ def configure_data_protection(settings: Settings) -> DataProtector:
 
 def engine_for(settings: Settings) -> Engine:
     return create_engine(settings.database_url)
+
+
+def freeze_start_up_heap() -> None:
+    """Move the objects built so far (modules, routes, models, schemas: most of a served
+    process's heap) out of the garbage collector's sight (``gc.freeze``): its full
+    collections would otherwise walk them all, and stop every request of the process for
+    100–250 ms, again and again under load."""
+    gc.collect()
+    gc.freeze()

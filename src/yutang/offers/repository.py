@@ -450,27 +450,8 @@ def claim_idempotency_key(session: Session, *, operation: str, key: str,
                           fingerprint: str, now: datetime) -> int | None:
     """Insert the key's record unless it exists (waits for a concurrent claimer on
     PostgreSQL); the new record's id, or None when the key was used before."""
-    statement = _claim_statement(session.get_bind().dialect.name == "postgresql")
-    found = session.execute(statement, {
-        "claim_operation": operation, "claim_key": key, "claim_fingerprint": fingerprint,
-        "claim_at": now}).scalar_one_or_none()
-    return None if found is None else int(found)
-
-
-@cache
-def _claim_statement(postgresql: bool) -> Executable:
-    """Built once per dialect (every write of offers runs it); parameter names differ from
-    the column names (SQLAlchemy would take those for values to insert)."""
-    table = table_of(IdempotencyRecord)
-    return (
-        (postgresql_insert if postgresql else sqlite_insert)(table)
-        .values(operation=bindparam("claim_operation", type_=String()),
-                key=bindparam("claim_key", type_=String()),
-                fingerprint=bindparam("claim_fingerprint", type_=String()),
-                status_code=0, response={},
-                created_at=bindparam("claim_at", type_=UTCDateTime()))
-        .on_conflict_do_nothing().returning(table.c.id)
-    )
+    return claim_idempotency_keys(session, operation=operation, fingerprints={key: fingerprint},
+                                  now=now).get(key)
 
 
 def claim_idempotency_keys(session: Session, *, operation: str, fingerprints: dict[str, str],
