@@ -50,4 +50,5 @@ def redeem_as_callers(session: Session,
                                             for index, actor in admitted])
     for (index, _), answer in zip(admitted, decided, strict=True):
         answers[index] = answer
+    assert all(answer is not None for answer in answers)  # every request was answered
     return [answer for answer in answers if answer is not None]

@@ -133,6 +133,7 @@ def run_idempotent_all(session: Session, *, operation: str, requests: Sequence[K
             if not outcome.succeeded:
                 refusals.append((record_id, outcome.status_code, outcome.body))
         repository.store_outcomes(session, refusals)
+    assert all(answer is not None for answer in answers)  # every request was answered
     return [answer for answer in answers if answer is not None]
 
 

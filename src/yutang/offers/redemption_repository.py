@@ -56,6 +56,7 @@ from yutang.offers.models import (
     IdempotencyRecord,
     Stacking,
 )
+from yutang.offers.repository import outcome_update
 from yutang.pool.models import Order, OrderItem
 
 ORDER_COLUMNS = ("id", "customer_id", "store_id", "channel_id", "status", "total_fen")
@@ -278,6 +279,10 @@ def _redeemable(coupon_id: Any, order_id: Any, seen_discounted_fen: Any, exclusi
                     and_(~exclusive, ~_exclusive_on(order_id))))
 
 
+_EVENT_COLUMNS = ("coupon_id", "kind", "at", "order_id", "discount_fen", "actor_name", "details")
+"""The columns a ``redeemed`` timeline row is written with."""
+
+
 @cache
 def _postgresql_statement() -> Executable:
     """Every write in one statement: the conditional UPDATEs from the rows of a JSON array
@@ -304,7 +309,7 @@ def _postgresql_statement() -> Executable:
         .cte("redeemed")
     )
     event = insert(table_of(CouponEvent)).from_select(
-        ("coupon_id", "kind", "at", "order_id", "discount_fen", "actor_name", "details"),
+        _EVENT_COLUMNS,
         select(redeemed.c.id, literal(CouponEventKind.REDEEMED.value), now,
                redeemed.c.redeemed_order_id, redeemed.c.redeemed_discount_fen,
                redeemed.c.actor_name, redeemed.c.details)).cte("redeemed_event")
@@ -338,18 +343,13 @@ def _sqlite_statements() -> tuple[Executable, Executable, Executable]:
         .returning(coupon.c.id)
     )
     event = insert(table_of(CouponEvent)).from_select(
-        ("coupon_id", "kind", "at", "order_id", "discount_fen", "actor_name", "details"),
+        _EVENT_COLUMNS,
         select(bindparam("redemption_coupon_id", type_=Integer()),
                literal(CouponEventKind.REDEEMED.value), now, order_id,
                bindparam("redemption_discount_fen", type_=Integer()),
                bindparam("event_actor", type_=String()),
                bindparam("event_details", type_=JSON())))
-    record = table_of(IdempotencyRecord)
-    outcome = (update(record)
-               .where(record.c.id == bindparam("outcome_record_id", type_=Integer()))
-               .values(status_code=bindparam("outcome_status", type_=Integer()),
-                       response=bindparam("outcome_body", type_=JSON())))
-    return redeem, event, outcome
+    return redeem, event, outcome_update()
 
 
 def redeem_and_record(session: Session, writes: Sequence[RedemptionWrite], *, now: datetime,

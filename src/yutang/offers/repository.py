@@ -498,13 +498,15 @@ def store_outcomes(session: Session,
                    outcomes: Sequence[tuple[int, int, dict[str, Any]]]) -> None:
     """(record id, status code, response) stored on each record, in one round trip."""
     if outcomes:
-        session.execute(_outcome_statement(), [
+        session.execute(outcome_update(), [
             {"outcome_record_id": record_id, "outcome_status": status_code,
              "outcome_body": response} for record_id, status_code, response in outcomes])
 
 
 @cache
-def _outcome_statement() -> Executable:
+def outcome_update() -> Executable:
+    """Store an outcome on one idempotency record: parameters ``outcome_record_id``,
+    ``outcome_status``, ``outcome_body``."""
     table = table_of(IdempotencyRecord)
     return (update(table)
             .where(table.c.id == bindparam("outcome_record_id", type_=Integer()))
